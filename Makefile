@@ -1,0 +1,48 @@
+# Two commands on a fresh machine:  `make demo`  and  `make test`.
+# Both are idempotent: the virtual environment is made once, torch (the CPU wheel,
+# pinned: an unpinned torch pulls a multi-GB CUDA build) goes in first, then mirctl.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+TORCH  ?= torch==2.13.0
+# basic-pitch ships the ONNX transcription model; its wheel is installed without its
+# tensorflow dependency, which mirctl never imports.
+BASIC_PITCH ?= basic-pitch==0.4.0
+STAMP   = $(VENV)/.mirctl-setup
+
+.PHONY: setup demo test test-fast bench clean
+
+setup: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.torch: | $(BIN)/python
+	$(BIN)/python -m pip install -q $(TORCH)
+	touch $@
+
+$(STAMP): pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-deps $(BASIC_PITCH)
+	touch $@
+
+demo: setup
+	$(BIN)/python examples/make_example.py examples/demo
+	$(BIN)/mirctl info examples/demo/mix.wav examples/demo/melody.mid
+	$(BIN)/mirctl separate examples/demo/mix.wav --model hpss -o mirctl_out/demo --overwrite
+	$(BIN)/mirctl transcribe examples/demo/mix.wav --outputs midi,csv,plot -o mirctl_out/demo --overwrite --eval examples/demo/melody.mid
+	@echo "demo outputs are in mirctl_out/demo"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: setup
+	$(BIN)/python benchmarks/startup.py
+
+clean:
+	rm -rf $(VENV) mirctl_out .pytest_cache

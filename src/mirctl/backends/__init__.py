@@ -1,0 +1,1 @@
+"""Thin wrappers over third-party model libraries, each imported lazily."""

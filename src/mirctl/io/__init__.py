@@ -1,0 +1,1 @@
+"""File input/output: audio, MIDI and atomic writes. Heavy modules load lazily."""

@@ -1,0 +1,80 @@
+"""Atomic writes: each output goes to a temporary file beside its final path and is
+renamed into place only when everything for that input succeeded.
+
+An exception or Ctrl-C anywhere inside the block removes every temporary file and
+leaves existing outputs untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+TMP_MARK = ".mirctl-tmp-"
+
+
+def temp_path_for(final: Path) -> Path:
+    """A unique hidden temporary path in ``final``'s folder, keeping its suffix."""
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    return final.with_name(f".{final.stem}{TMP_MARK}{token}{final.suffix}")
+
+
+class Staging:
+    """Collects (temporary, final) pairs; see :func:`staged`."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[Path, Path]] = []
+
+    def path_for(self, final: Path) -> Path:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path_for(final)
+        self.pairs.append((tmp, final))
+        return tmp
+
+    def discard(self) -> None:
+        for tmp, _ in self.pairs:
+            try:
+                tmp.unlink()
+            except FileNotFoundError:
+                pass
+
+    def commit(self) -> None:
+        for tmp, final in self.pairs:
+            if not tmp.exists():
+                raise FileNotFoundError(f"temporary output for {final} was never written")
+        for tmp, final in self.pairs:
+            os.replace(tmp, final)
+
+
+@contextmanager
+def staged() -> Iterator[Staging]:
+    """Write several outputs all-or-nothing.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> with staged() as s:
+    ...     _ = s.path_for(d / "a.txt").write_text("hi")
+    >>> sorted(p.name for p in d.iterdir())
+    ['a.txt']
+    """
+    staging = Staging()
+    try:
+        yield staging
+    except BaseException:
+        staging.discard()
+        raise
+    try:
+        staging.commit()
+    except BaseException:
+        staging.discard()
+        raise
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path; on success it is renamed to ``final``."""
+    with staged() as s:
+        yield s.path_for(Path(final))

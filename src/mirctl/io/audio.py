@@ -1,0 +1,141 @@
+"""Read and write audio with soundfile (libsndfile: wav, flac, ogg/vorbis, opus, mp3).
+
+Arrays are float32 shaped (channels, samples). Reading keeps the file's own sample
+rate and channel count; tasks convert as their model needs (see :mod:`mirctl.dsp`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mirctl.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+WRITE_FORMATS = ("wav", "flac", "mp3")
+BIT_DEPTHS = ("16", "24", "32f")
+
+_SUBTYPES = {
+    ("wav", "16"): "PCM_16",
+    ("wav", "24"): "PCM_24",
+    ("wav", "32f"): "FLOAT",
+    ("flac", "16"): "PCM_16",
+    ("flac", "24"): "PCM_24",
+}
+
+
+@dataclass(frozen=True)
+class AudioFileInfo:
+    """Header facts read without decoding the samples."""
+
+    sr: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sr if self.sr else 0.0
+
+
+def _unreadable(path: Path, err: Exception) -> InputError:
+    if not path.exists():
+        return InputError(f"{path} does not exist", hint="check the path (quote names with spaces)")
+    if path.is_dir():
+        return InputError(f"{path} is a folder, not an audio file")
+    reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return InputError(
+        f"{path} is not readable audio ({reason})",
+        hint="mirctl reads " + ", ".join(e.lstrip(".") for e in AUDIO_EXTENSIONS)
+        + "; convert other formats first, e.g. `ffmpeg -i in.m4a out.wav`",
+    )
+
+
+def probe_audio(path: Path) -> AudioFileInfo:
+    """Header information; raises InputError when the file is not readable audio."""
+    import soundfile as sf
+
+    path = Path(path)
+    try:
+        info = sf.info(str(path))
+    except Exception as err:  # libsndfile raises several types for bad files
+        raise _unreadable(path, err) from None
+    return AudioFileInfo(int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int]:
+    """Decode a whole file to float32 (channels, samples) and its sample rate.
+
+    Raises InputError for a missing, unreadable or empty file or for NaN/Inf samples.
+    """
+    import numpy as np
+    import soundfile as sf
+
+    path = Path(path)
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as err:
+        raise _unreadable(path, err) from None
+    if data.shape[0] == 0:
+        raise InputError(f"{path} holds no audio samples (empty file)")
+    if not np.isfinite(data).all():
+        raise InputError(f"{path} contains NaN or infinite samples", hint="re-export the file from its source")
+    return np.ascontiguousarray(data.T), int(sr)
+
+
+def check_write_options(fmt: str, bits: str) -> None:
+    """Refuse format/bit-depth pairs no writer supports (a usage error)."""
+    if fmt not in WRITE_FORMATS:
+        raise UsageError(f"unknown audio format {fmt!r}", hint="use one of: " + ", ".join(WRITE_FORMATS))
+    if bits not in BIT_DEPTHS:
+        raise UsageError(f"unknown bit depth {bits!r}", hint="use one of: " + ", ".join(BIT_DEPTHS))
+    if fmt == "flac" and bits == "32f":
+        raise UsageError("FLAC cannot store 32-bit float samples", hint="use --bits 24 or --format wav")
+
+
+def mp3_compression_level(kbps: int) -> float:
+    """libsndfile maps a 0..1 compression level linearly onto 320..32 kbit/s (CBR)."""
+    kbps = min(max(int(kbps), 32), 320)
+    return (320 - kbps) / (320 - 32)
+
+
+def write_audio(path: Path, wav: np.ndarray, sr: int, fmt: str | None = None, bits: str = "16",
+                mp3_bitrate: int = 320) -> None:
+    """Write (channels, samples) float audio. ``fmt`` defaults to the path's suffix.
+
+    Integer formats are clipped to [-1, 1] by libsndfile; callers that care about
+    clipping apply their own policy first (see ``--clip`` in ``mirctl separate``).
+    """
+    import numpy as np
+    import soundfile as sf
+
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    check_write_options(fmt, bits)
+    data = np.ascontiguousarray(np.asarray(wav, dtype=np.float32).T)
+    if fmt == "mp3":
+        sf.write(str(path), data, sr, format="MP3", subtype="MPEG_LAYER_III",
+                 compression_level=mp3_compression_level(mp3_bitrate), bitrate_mode="CONSTANT")
+    else:
+        sf.write(str(path), data, sr, format=fmt.upper(), subtype=_SUBTYPES[(fmt, bits)])
+
+
+def integrated_loudness(wav: np.ndarray, sr: int) -> float | None:
+    """ITU-R BS.1770-4 integrated loudness in LUFS; None when shorter than one 400 ms block.
+
+    Returns -inf for digital silence.
+    """
+    import numpy as np
+    import pyloudnorm
+
+    if wav.shape[-1] < int(0.4 * sr):
+        return None
+    meter = pyloudnorm.Meter(sr)
+    with np.errstate(divide="ignore"):
+        lufs = meter.integrated_loudness(np.ascontiguousarray(wav.T.astype(np.float64)))
+    return float(lufs)

@@ -1,0 +1,17 @@
+"""Read one input file into the source object its task expects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mirctl.io.audio import probe_audio, read_audio
+from mirctl.io.midi import MIDI_EXTENSIONS, read_midi
+from mirctl.types import AudioSource, MidiSource
+
+
+def read_source(kind: str, path: Path) -> AudioSource | MidiSource:
+    if kind == "midi" or (kind == "media" and path.suffix.lower() in MIDI_EXTENSIONS):
+        return MidiSource(path, read_midi(path))
+    info = probe_audio(path)
+    wav, sr = read_audio(path)
+    return AudioSource(path, wav, sr, info.format, info.subtype)

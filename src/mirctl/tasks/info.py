@@ -1,0 +1,101 @@
+"""``mirctl info``: describe audio (duration, rate, channels, LUFS, peak) and MIDI files.
+
+Loudness is ITU-R BS.1770-4 integrated loudness (pyloudnorm); peak is the sample peak in
+dBFS. For MIDI: tracks, instruments, notes, tempo, duration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from mirctl.pipeline.spec import OutputSlot, TaskSpec
+from mirctl.types import AudioSource, ImageOut, MidiSource, Note, TaskResult
+
+
+@dataclass(frozen=True)
+class Params:
+    plot: bool = False
+
+
+def describe_audio(src: AudioSource) -> dict[str, Any]:
+    import numpy as np
+
+    from mirctl.io.audio import integrated_loudness
+
+    wav, sr = src.wav, src.sr
+    peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+    return {
+        "type": "audio",
+        "format": src.file_format,
+        "subtype": src.subtype,
+        "duration_s": round(wav.shape[1] / sr, 6),
+        "sample_rate": sr,
+        "channels": int(wav.shape[0]),
+        "frames": int(wav.shape[1]),
+        "loudness_lufs": integrated_loudness(wav, sr),
+        "peak_dbfs": 20 * float(np.log10(peak)) if peak > 0 else None,
+    }
+
+
+def describe_midi(src: MidiSource) -> dict[str, Any]:
+    import mido
+
+    pm = src.midi
+    tempo_times, tempi = pm.get_tempo_changes()
+    raw = mido.MidiFile(str(src.path))
+    instruments = [
+        {"name": inst.name, "program": inst.program, "is_drum": inst.is_drum, "notes": len(inst.notes)}
+        for inst in pm.instruments
+    ]
+    pitches = [n.pitch for inst in pm.instruments for n in inst.notes]
+    return {
+        "type": "midi",
+        "midi_type": raw.type,
+        "tracks": len(raw.tracks),
+        "ticks_per_beat": raw.ticks_per_beat,
+        "instruments": instruments,
+        "notes": len(pitches),
+        "pitch_range": [min(pitches), max(pitches)] if pitches else None,
+        "tempo_bpm": round(float(tempi[0]), 3) if len(tempi) else 120.0,
+        "tempo_changes": len(tempi),
+        "time_signatures": [f"{ts.numerator}/{ts.denominator}" for ts in pm.time_signature_changes],
+        "duration_s": round(float(pm.get_end_time()), 6),
+    }
+
+
+def midi_notes(pm: Any) -> list[Note]:
+    return sorted((Note(n.start, n.end, n.pitch, n.velocity) for inst in pm.instruments
+                   if not inst.is_drum for n in inst.notes), key=lambda n: (n.start_s, n.pitch))
+
+
+def info(source: AudioSource | MidiSource, params: Params) -> TaskResult:
+    """Describe one input; with ``params.plot`` also a waveform or piano-roll picture."""
+    from mirctl import viz
+
+    name = getattr(source.path, "name", str(source.path))
+    if isinstance(source, MidiSource):
+        data = describe_midi(source)
+        picture = partial(viz.render_pianoroll, notes=midi_notes(source.midi), title=name)
+    else:
+        data = describe_audio(source)
+        picture = partial(viz.render_waveform, wav=source.wav, sr=source.sr, title=name)
+    outputs = {"plot": ImageOut(render=lambda path: picture(path))} if params.plot else {}
+    return TaskResult(outputs=outputs, data=data)
+
+
+def _slots(params: Params) -> list[OutputSlot]:
+    return [OutputSlot("plot", {"output": "plot", "ext": "png"})] if params.plot else []
+
+
+SPEC = TaskSpec(
+    command="info",
+    input_kind="media",
+    default_template="{track}.{ext}",
+    template_fields=("output", "ext"),
+    slots=_slots,
+    model_name=lambda params: "none",
+    load=lambda params, ctx: None,
+    process=lambda model, source, params, progress: info(source, params),
+)

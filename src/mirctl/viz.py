@@ -1,0 +1,93 @@
+"""Pictures people would rather look at than read: waveform/spectrogram and piano roll.
+
+matplotlib (the ``plot`` extra) loads only when a picture is drawn, with the Agg
+backend so it works without a display.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from mirctl.backends._lazy import require
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from mirctl.types import Note
+
+
+def _pyplot():
+    matplotlib = require("matplotlib", extra="plot")
+    matplotlib.use("Agg", force=True)
+    return require("matplotlib.pyplot", extra="plot")
+
+
+def log_spectrogram(mono: np.ndarray, sr: int, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
+    """Magnitude in dB, shape (n_fft // 2 + 1, frames); numpy only."""
+    import numpy as np
+
+    if mono.size < n_fft:
+        mono = np.pad(mono, (0, n_fft - mono.size))
+    frames = 1 + (mono.size - n_fft) // hop
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
+    spec = np.abs(np.fft.rfft(mono[idx] * np.hanning(n_fft)[None, :], axis=1)).T
+    return 20 * np.log10(np.maximum(spec, 1e-6))
+
+
+def render_waveform(path: str, wav: np.ndarray, sr: int, title: str = "") -> None:
+    """Waveform of each channel above a log-frequency spectrogram of the mix."""
+    import numpy as np
+
+    plt = _pyplot()
+    n_ch = wav.shape[0]
+    fig, axes = plt.subplots(n_ch + 1, 1, figsize=(11, 2 + 1.6 * (n_ch + 1)), sharex=True,
+                             gridspec_kw={"height_ratios": [1] * n_ch + [2]})
+    t = np.arange(wav.shape[1]) / sr
+    step = max(1, wav.shape[1] // 20000)  # enough points for the eye, few for the renderer
+    for c in range(n_ch):
+        axes[c].plot(t[::step], wav[c, ::step], lw=0.5, color="#1f77b4")
+        axes[c].set_ylim(-1.05, 1.05)
+        axes[c].set_ylabel(f"ch {c + 1}")
+    spec = log_spectrogram(wav.mean(axis=0), sr)
+    freqs = np.linspace(0, sr / 2, spec.shape[0])
+    axes[-1].pcolormesh(np.linspace(0, t[-1] if t.size else 0, spec.shape[1]), freqs[1:], spec[1:],
+                        shading="auto", cmap="magma", vmin=spec.max() - 80, vmax=spec.max())
+    axes[-1].set_yscale("log")
+    axes[-1].set_ylabel("Hz")
+    axes[-1].set_xlabel("time (s)")
+    if title:
+        axes[0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)
+
+
+def render_pianoroll(path: str, notes: Sequence[Note], title: str = "", mono: np.ndarray | None = None,
+                     sr: int | None = None) -> None:
+    """Notes as bars on a MIDI-pitch axis, over the input's spectrogram when given."""
+    import numpy as np
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(12, 5))
+    end = max([n.end_s for n in notes], default=1.0)
+    if mono is not None and sr:
+        end = max(end, mono.size / sr)
+        spec = log_spectrogram(mono, sr, n_fft=4096, hop=1024)
+        freqs = np.linspace(0, sr / 2, spec.shape[0])[1:]
+        pitches = 69 + 12 * np.log2(freqs / 440.0)
+        keep = (pitches >= 20) & (pitches <= 109)
+        ax.pcolormesh(np.linspace(0, mono.size / sr, spec.shape[1]), pitches[keep], spec[1:][keep],
+                      shading="auto", cmap="Greys", vmin=spec.max() - 70, vmax=spec.max())
+    for n in notes:
+        ax.add_patch(plt.Rectangle((n.start_s, n.pitch - 0.4), n.end_s - n.start_s, 0.8,
+                                   color=plt.cm.viridis(n.velocity / 127), alpha=0.85))
+    lo = min([n.pitch for n in notes], default=48) - 3
+    hi = max([n.pitch for n in notes], default=72) + 3
+    ax.set_xlim(0, end)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("MIDI pitch")
+    ax.set_title(title or f"{len(notes)} notes")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)
