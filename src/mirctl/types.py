@@ -89,6 +89,7 @@ class AudioSource:
     sr: int
     file_format: str = ""
     subtype: str = ""
+    refs: dict = field(default_factory=dict)  # reference material for --eval, by key
 
 
 @dataclass

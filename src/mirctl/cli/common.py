@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import typing
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -101,7 +102,9 @@ def runner_command(outputs: bool = True, model: bool = True) -> Callable[[Callab
     names = {name for name, _, _ in extra}
 
     def decorate(fn: Callable) -> Callable:
-        own = [p for p in inspect.signature(fn).parameters.values() if p.name != "run"]
+        hints = typing.get_type_hints(fn, include_extras=True)  # resolve string annotations in fn's module
+        own = [p.replace(annotation=hints.get(p.name, p.annotation))
+               for p in inspect.signature(fn).parameters.values() if p.name != "run"]
         added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in extra]
 
         @functools.wraps(fn)

@@ -19,7 +19,7 @@ from mirctl.io.artifacts import AudioWriteOptions, write_artifact
 from mirctl.io.atomic import staged
 from mirctl.pipeline.inputs import expand_inputs, take_shard
 from mirctl.pipeline.plan import COMMON_FIELDS, check_template, plan
-from mirctl.pipeline.sources import read_source
+from mirctl.pipeline.sources import read_reference, read_source
 from mirctl.pipeline.spec import InputItem, PlannedItem, RunOptions, TaskSpec
 
 #: errors that concern the whole run (the model or the environment), not one file
@@ -124,6 +124,9 @@ def process_one(spec: TaskSpec, loader: _Loader, params: Any, planned: PlannedIt
     start = time.perf_counter()
     try:
         source = read_source(spec.input_kind, planned.item.path)
+        if spec.references is not None:
+            source.refs = {k: (read_reference(p) if p is not None else None)
+                           for k, p in spec.references(params, planned.item).items()}
         model = loader.get()
         result = spec.process(model, source, params, progress)
         with staged() as stage:

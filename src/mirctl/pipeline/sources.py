@@ -15,3 +15,12 @@ def read_source(kind: str, path: Path) -> AudioSource | MidiSource:
     info = probe_audio(path)
     wav, sr = read_audio(path)
     return AudioSource(path, wav, sr, info.format, info.subtype)
+
+
+def read_reference(path: Path) -> object:
+    """Reference material for ``--eval``: audio -> (wav, sr); MIDI or note CSV -> notes."""
+    from mirctl.io.notes import NOTE_EXTENSIONS, read_notes
+
+    if path.suffix.lower() in NOTE_EXTENSIONS:
+        return read_notes(path)
+    return read_audio(path)

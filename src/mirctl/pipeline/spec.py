@@ -29,7 +29,10 @@ class TaskSpec:
     - ``model_name(params)``: fills ``{model}`` and the report;
     - ``load(params, ctx)``: builds the model once per process (None when weight-free);
     - ``process(model, source, params, progress)``: one input -> ``TaskResult``;
-      ``progress(fraction)`` reports work within the file.
+      ``progress(fraction)`` reports work within the file;
+    - ``references(params, item)``: reference files for ``--eval`` (read by the runner
+      into ``source.refs``; a missing one is None);
+    - ``summarize(records)``: run-level figures for the summary line.
     """
 
     command: str
@@ -41,6 +44,7 @@ class TaskSpec:
     load: Callable[[Any, Any], Any]
     process: Callable[..., Any]
     summarize: Callable[[list[dict]], dict] | None = None
+    references: Callable[[Any, "InputItem"], dict[str, Path | None]] | None = None
 
 
 @dataclass(frozen=True)
