@@ -12,7 +12,7 @@ from mirctl import __version__
 from mirctl.cli import info as info_cmd
 from mirctl.cli import models as models_cmd
 from mirctl.cli import separate as separate_cmd
-#from mirctl.cli import transcribe as transcribe_cmd
+from mirctl.cli import transcribe as transcribe_cmd
 
 app = typer.Typer(
     name="mirctl",
@@ -42,7 +42,7 @@ def root(
 
 app.command("info", epilog=info_cmd.EPILOG)(info_cmd.info)
 app.command("separate", epilog=separate_cmd.EPILOG)(separate_cmd.separate)
-#app.command("transcribe", epilog=transcribe_cmd.EPILOG)(transcribe_cmd.transcribe)
+app.command("transcribe", epilog=transcribe_cmd.EPILOG)(transcribe_cmd.transcribe)
 app.add_typer(models_cmd.app, name="models")
 
 

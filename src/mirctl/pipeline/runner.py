@@ -151,13 +151,13 @@ def process_one(spec: TaskSpec, loader: _Loader, params: Any, planned: PlannedIt
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(command: str, params: Any, ctx: Any, audio: AudioWriteOptions, model_name: str, debug: bool) -> None:
+def _worker_init(spec_module: str, params: Any, ctx: Any, audio: AudioWriteOptions, model_name: str,
+                 debug: bool) -> None:
+    import importlib
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and cancels the pool
-    from mirctl.tasks import get_spec
-
-    spec = get_spec(command)
+    spec = importlib.import_module(spec_module).SPEC
     _WORKER.update(spec=spec, params=params, loader=_Loader(spec, params, ctx), audio=audio,
                    model_name=model_name, debug=debug)
 
@@ -169,6 +169,11 @@ def _worker_run(planned: PlannedItem) -> dict[str, Any]:
                            lambda _f: None, w["debug"])
     except FATAL as err:
         return {"_fatal": type(err).__name__, "error": err.message, "hint": err.hint}
+
+
+def spec_module(spec: TaskSpec) -> str:
+    """The module defining ``spec`` as ``SPEC`` (workers import it by name)."""
+    return spec.slots.__module__
 
 
 def _fatal_from(record: dict[str, Any]) -> MirctlError:
@@ -265,7 +270,7 @@ def _run_parallel(spec: TaskSpec, params: Any, ctx: Any, todo: list[PlannedItem]
 
     pool = ProcessPoolExecutor(max_workers=min(options.jobs, len(todo)), mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_init,
-                               initargs=(spec.command, params, ctx, audio, model_name, options.debug))
+                               initargs=(spec_module(spec), params, ctx, audio, model_name, options.debug))
     pending = {pool.submit(_worker_run, p) for p in todo}
     try:
         while pending:

@@ -1,0 +1,68 @@
+"""``mirctl transcribe``: audio to MIDI (basic-pitch via ONNX) or to an f0 melody (pYIN)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mirctl.cli.common import Common, execute, guarded, runner_command
+from mirctl.resources import setting
+
+EPILOG = """Examples:
+
+  mirctl transcribe piano.wav                          piano.mid in ./mirctl_out/transcribe/
+
+  mirctl transcribe takes/ --outputs midi,csv,plot     notes, a note CSV and a piano roll per file
+
+  mirctl transcribe song.wav --eval song_ref.mid --json | jq .result.eval.onset.f1
+
+  mirctl transcribe voice.wav --mode melody --outputs csv,midi    f0 contour (pYIN) and a melody MIDI
+
+Outputs (--outputs): midi (.mid), csv (notes, or f0 in melody mode), npz (raw model outputs),
+sonify (.wav of the transcription), plot (.png piano roll over the spectrogram).
+"""
+
+
+class Mode(str, Enum):
+    notes = "notes"
+    melody = "melody"
+
+
+@runner_command()
+def transcribe(
+    inputs: Annotated[list[str], typer.Argument(help="Audio files, folders or globs; '-' reads paths from stdin.")],
+    mode: Annotated[Mode, typer.Option(help="notes: polyphonic note events; melody: monophonic f0.")] = Mode.notes,
+    model: Annotated[Optional[str], typer.Option("--model", "-n", help="Notes model card.", show_default="basic-pitch")] = None,
+    melody_model: Annotated[Optional[str], typer.Option(help="Melody (f0) model card.", show_default="pyin")] = None,
+    outputs: Annotated[Optional[str], typer.Option(help="Comma-separated: midi,csv,npz,sonify,plot.", show_default="midi")] = None,
+    onset_threshold: Annotated[Optional[float], typer.Option(help="Minimum onset activation to start a note.", show_default="0.5")] = None,
+    frame_threshold: Annotated[Optional[float], typer.Option(help="Minimum frame activation to keep a note on.", show_default="0.3")] = None,
+    min_note_ms: Annotated[Optional[float], typer.Option(help="Shortest note kept, in ms.", show_default="127.7")] = None,
+    min_freq: Annotated[Optional[float], typer.Option(help="Ignore notes below this frequency (Hz).")] = None,
+    max_freq: Annotated[Optional[float], typer.Option(help="Ignore notes above this frequency (Hz).")] = None,
+    no_melodia_trick: Annotated[bool, typer.Option("--no-melodia-trick", help="Skip the melodia post-processing step.")] = False,
+    multiple_pitch_bends: Annotated[bool, typer.Option("--multiple-pitch-bends", help="Keep pitch bends on overlapping notes (one MIDI track per pitch).")] = False,
+    midi_tempo: Annotated[Optional[float], typer.Option(help="Tempo written to the MIDI file (BPM).", show_default="120")] = None,
+    eval_ref: Annotated[Optional[Path], typer.Option("--eval", help="Reference .mid/.csv, or a folder with <track>.mid|.csv: adds note P/R/F1 (mir_eval).", metavar="REF")] = None,
+    run: Common = Common(),
+) -> None:
+    """Transcribe audio to notes (MIDI, CSV) with basic-pitch, or to an f0 melody with pYIN."""
+    from mirctl.io.audio import AUDIO_EXTENSIONS
+    from mirctl.tasks import transcription as task
+    from mirctl.tasks.note_decoding import DecodeParams
+
+    cmd = "transcribe"
+    params = task.Params(
+        mode=mode.value, model=setting(cmd, "model", model), melody_model=setting(cmd, "melody_model", melody_model),
+        outputs=tuple(o.strip() for o in setting(cmd, "outputs", outputs).split(",") if o.strip()),
+        decode=DecodeParams(onset_threshold=setting(cmd, "onset_threshold", onset_threshold),
+                            frame_threshold=setting(cmd, "frame_threshold", frame_threshold),
+                            min_note_ms=setting(cmd, "min_note_ms", min_note_ms), min_freq=min_freq, max_freq=max_freq,
+                            melodia_trick=not no_melodia_trick),
+        multiple_pitch_bends=multiple_pitch_bends, midi_tempo=setting(cmd, "midi_tempo", midi_tempo), eval_ref=eval_ref,
+    )
+    guarded(lambda: task.validate(params))
+    execute(task.SPEC, params, inputs, run, AUDIO_EXTENSIONS, template=setting(cmd, "filename"))

@@ -1,0 +1,307 @@
+"""Transcription: audio in, notes out (``notes`` mode, basic-pitch) or an f0 melody
+(``melody`` mode, pYIN).
+
+Notes mode mirrors basic-pitch's ``predict``: mono mixdown, soxr-HQ resampling to
+22050 Hz, 2 s windows with 30 frames of overlap, the same note decoding
+(:mod:`mirctl.tasks.note_decoding`) and MIDI writing (one "Electric Piano 1" track,
+pitch bends dropped from overlapping notes unless ``multiple_pitch_bends``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+from mirctl.errors import UsageError
+from mirctl.pipeline.spec import InputItem, OutputSlot, TaskSpec
+from mirctl.tasks.note_decoding import DecodeParams
+from mirctl.types import ArraysOut, AudioOut, AudioSource, ImageOut, MidiOut, Note, TaskResult, TextOut
+
+OUTPUT_KINDS = {"midi": "mid", "csv": "csv", "npz": "npz", "sonify": "wav", "plot": "png"}
+MODES = ("notes", "melody")
+ELECTRIC_PIANO_1 = 4  # General MIDI program number basic-pitch writes
+
+
+@dataclass(frozen=True)
+class Params:
+    mode: str = "notes"
+    model: str = "basic-pitch"
+    melody_model: str = "pyin"
+    outputs: tuple[str, ...] = ("midi",)
+    decode: DecodeParams = field(default_factory=DecodeParams)
+    multiple_pitch_bends: bool = False
+    midi_tempo: float = 120.0
+    sonify_sr: int = 44100
+    eval_ref: Path | None = None
+
+
+def validate(params: Params) -> None:
+    if params.mode not in MODES:
+        raise UsageError(f"--mode {params.mode!r} is not one of {', '.join(MODES)}")
+    unknown = [o for o in params.outputs if o not in OUTPUT_KINDS]
+    if unknown or not params.outputs:
+        raise UsageError(f"--outputs: unknown kind(s) {', '.join(unknown) or '(none given)'}",
+                         hint="choose from " + ", ".join(OUTPUT_KINDS))
+    d = params.decode
+    for name, value in (("--onset-threshold", d.onset_threshold), ("--frame-threshold", d.frame_threshold)):
+        if not 0 < value <= 1:
+            raise UsageError(f"{name} must be in (0, 1], got {value}")
+    if d.min_note_ms < 0:
+        raise UsageError("--min-note-ms must not be negative")
+    if d.min_freq is not None and d.max_freq is not None and d.min_freq >= d.max_freq:
+        raise UsageError("--min-freq must be below --max-freq")
+    if params.midi_tempo <= 0:
+        raise UsageError("--midi-tempo must be positive")
+
+
+# --- notes mode -----------------------------------------------------------------------
+
+
+def model_input(wav: Any, sr: int) -> Any:
+    """Mono float32 at 22050 Hz, exactly as basic-pitch prepares audio (librosa.load)."""
+    import numpy as np
+    import soxr
+
+    from mirctl.dsp import to_mono
+    from mirctl.tasks.note_decoding import SR
+
+    mono = to_mono(wav)
+    if sr == SR:
+        return mono
+    out = soxr.resample(mono, sr, SR, quality="soxr_hq")
+    n = int(np.ceil(mono.size * SR / sr))
+    return np.pad(out, (0, max(0, n - out.size)))[:n].astype(np.float32)
+
+
+def posteriorgrams(mono_22k: Any, model: Callable[[Any], dict]) -> dict[str, Any]:
+    """Run the model over overlapping windows and stitch: {note, onset, contour} (frames, bins)."""
+    from mirctl.tasks.note_decoding import frame_windows, stitch
+
+    raw = model(frame_windows(mono_22k))
+    return {k: stitch(v, mono_22k.size) for k, v in raw.items()}
+
+
+def notes_from_posteriorgrams(out: dict[str, Any], p: DecodeParams) -> list[Note]:
+    import numpy as np
+
+    from mirctl.tasks.note_decoding import decode_notes, frame_times, pitch_bends
+
+    events = decode_notes(out["note"], out["onset"], p)
+    bends = pitch_bends(out["contour"], events) if p.pitch_bends else [None] * len(events)
+    times = frame_times(out["contour"].shape[0])
+    return [Note(float(times[s]), float(times[e]), int(pitch), int(np.round(127 * amp)), float(amp),
+                 tuple(b) if b else None)
+            for (s, e, pitch, amp), b in zip(events, bends)]
+
+
+def _without_overlapping_bends(notes: list[Note]) -> list[Note]:
+    """Sort by onset and clear pitch bends of notes that overlap another (MIDI has one
+    bend per channel)."""
+    ordered = sorted(notes, key=lambda n: (n.start_s, n.end_s, n.pitch, n.amplitude))
+    clear = [False] * len(ordered)
+    for i in range(len(ordered) - 1):
+        for j in range(i + 1, len(ordered)):
+            if ordered[j].start_s >= ordered[i].end_s:
+                break
+            clear[i] = clear[j] = True
+    return [Note(n.start_s, n.end_s, n.pitch, n.velocity, n.amplitude, None) if c else n
+            for n, c in zip(ordered, clear)]
+
+
+def notes_to_midi(notes: list[Note], tempo_bpm: float = 120.0, multiple_pitch_bends: bool = False,
+                  program: int = ELECTRIC_PIANO_1) -> Any:
+    """A PrettyMIDI with the notes (and their pitch bends, ±2 semitone MIDI range)."""
+    import numpy as np
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)
+    if not multiple_pitch_bends:
+        notes = _without_overlapping_bends(notes)
+    instruments: dict[int, Any] = {}
+    for n in notes:
+        key = n.pitch if multiple_pitch_bends else 0
+        inst = instruments.setdefault(key, pretty_midi.Instrument(program=program))
+        inst.notes.append(pretty_midi.Note(velocity=n.velocity, pitch=n.pitch, start=n.start_s, end=n.end_s))
+        if n.bends:
+            ticks = np.clip(np.round(np.array(n.bends) * 4096 / 3).astype(int), -8192, 8191)
+            for t, v in zip(np.linspace(n.start_s, n.end_s, len(n.bends)), ticks):
+                inst.pitch_bends.append(pretty_midi.PitchBend(int(v), float(t)))
+    pm.instruments.extend(instruments.values())
+    return pm
+
+
+# --- melody mode ----------------------------------------------------------------------
+
+
+def f0_to_notes(times: Any, f0_hz: Any, voiced: Any, min_note_s: float = 0.06) -> list[Note]:
+    """Segment a voiced f0 contour into notes: a new note starts where the rounded MIDI
+    pitch changes; segments shorter than ``min_note_s`` are dropped."""
+    import numpy as np
+
+    if len(times) < 2:
+        return []
+    hop = float(times[1] - times[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        midi = np.where(voiced & (f0_hz > 0), 69 + 12 * np.log2(np.maximum(f0_hz, 1e-9) / 440.0), np.nan)
+    pitch = np.where(np.isnan(midi), -1, np.round(np.nan_to_num(midi, nan=-1))).astype(int)
+    notes, start = [], 0
+    for i in range(1, len(pitch) + 1):
+        if i == len(pitch) or pitch[i] != pitch[start]:
+            if pitch[start] >= 0 and (i - start) * hop >= min_note_s:
+                notes.append(Note(float(times[start]), float(times[start] + (i - start) * hop), int(pitch[start]), 100))
+            start = i
+    return notes
+
+
+def f0_csv(track: dict[str, Any]) -> str:
+    lines = ["time_s,f0_hz,voiced,confidence"]
+    for t, f, v, c in zip(track["time_s"], track["f0_hz"], track["voiced"], track["confidence"]):
+        lines.append(f"{t:.6f},{f:.4f},{int(bool(v))},{0.0 if math.isnan(c) else c:.4f}")
+    return "\n".join(lines) + "\n"
+
+
+# --- shared ---------------------------------------------------------------------------
+
+
+def synthesize(notes: list[Note], sr: int = 44100, duration_s: float | None = None) -> Any:
+    """A plain additive synth (decaying harmonics) so a transcription can be heard."""
+    import numpy as np
+
+    end = max([n.end_s for n in notes], default=0.0) + 0.3
+    total = int(sr * max(end, duration_s or 0.0))
+    out = np.zeros(total, dtype=np.float64)
+    for n in notes:
+        start = int(n.start_s * sr)
+        length = max(1, int((n.end_s - n.start_s + 0.1) * sr))
+        t = np.arange(length) / sr
+        hz = 440.0 * 2 ** ((n.pitch - 69) / 12)
+        tone = sum((0.6 ** h) * np.sin(2 * np.pi * hz * (h + 1) * t) for h in range(4) if hz * (h + 1) < sr / 2)
+        env = np.exp(-3.0 * t) * np.minimum(1.0, t / 0.005)
+        release = np.clip((n.end_s - n.start_s + 0.1 - t) / 0.1, 0, 1)
+        seg = (n.velocity / 127) * 0.2 * tone * env * release
+        stop = min(total, start + length)
+        out[start:stop] += seg[: stop - start]
+    peak = np.max(np.abs(out), initial=0.0)
+    if peak > 0.99:
+        out *= 0.99 / peak
+    return out.astype(np.float32)[None, :]
+
+
+def evaluate(est: list[Note], ref: list[Note]) -> dict[str, Any]:
+    """mir_eval note precision/recall/F1: onset-only and with offsets (50 ms onsets,
+    50 cents pitch, offsets within 20 % of the note or 50 ms)."""
+    import numpy as np
+
+    from mirctl.backends._lazy import require
+
+    transcription = require("mir_eval.transcription", extra="eval")
+
+    def arrays(notes: list[Note]) -> tuple[Any, Any]:
+        keep = [n for n in notes if n.end_s > n.start_s]
+        iv = np.array([[n.start_s, n.end_s] for n in keep], dtype=float).reshape(-1, 2)
+        hz = np.array([440.0 * 2 ** ((n.pitch - 69) / 12) for n in keep], dtype=float)
+        return iv, hz
+
+    ref_iv, ref_hz = arrays(ref)
+    est_iv, est_hz = arrays(est)
+    result: dict[str, Any] = {"ref_notes": len(ref_hz), "est_notes": len(est_hz)}
+    if len(ref_hz) == 0 or len(est_hz) == 0:
+        zero = {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+        return {**result, "onset": dict(zero), "onset_offset": dict(zero)}
+    for key, ratio in (("onset", None), ("onset_offset", 0.2)):
+        p, r, f, _ = transcription.precision_recall_f1_overlap(ref_iv, ref_hz, est_iv, est_hz, offset_ratio=ratio)
+        result[key] = {"precision": float(p), "recall": float(r), "f1": float(f)}
+    return result
+
+
+def transcribe(source: AudioSource, model: Any, params: Params,
+               progress: Callable[[float], None] | None = None) -> TaskResult:
+    """Transcribe one input; returns artifacts for ``params.outputs`` and note statistics."""
+    from mirctl import viz
+    from mirctl.io.notes import notes_to_csv
+
+    from mirctl.tasks.note_decoding import SR, frame_times
+
+    mono = model_input(source.wav, source.sr)
+    if params.mode == "notes":
+        out = posteriorgrams(mono, model)
+        if progress:
+            progress(0.7)
+        notes = notes_from_posteriorgrams(out, params.decode)
+        arrays = {**out, "frame_times_s": frame_times(out["note"].shape[0])}
+        csv_text = notes_to_csv(sorted(notes, key=lambda n: (n.start_s, n.pitch)))
+    else:
+        track = model(mono, SR)
+        notes = f0_to_notes(track["time_s"], track["f0_hz"], track["voiced"])
+        arrays = dict(track)
+        csv_text = f0_csv(track)
+    ordered = sorted(notes, key=lambda n: (n.start_s, n.pitch))
+    builders = {
+        "midi": lambda: MidiOut(notes_to_midi(notes, params.midi_tempo, params.multiple_pitch_bends)),
+        "csv": lambda: TextOut(csv_text),
+        "npz": lambda: ArraysOut(arrays),
+        "sonify": lambda: AudioOut(synthesize(ordered, params.sonify_sr, source.wav.shape[1] / source.sr),
+                                   params.sonify_sr),
+        "plot": lambda: ImageOut(partial(viz.render_pianoroll, notes=ordered, mono=mono, sr=SR,
+                                         title=f"{Path(str(source.path)).name}: {len(notes)} notes")),
+    }
+    outputs = {kind: builders[kind]() for kind in params.outputs}
+    pitches = [n.pitch for n in notes]
+    data: dict[str, Any] = {"mode": params.mode, "notes": len(notes), "duration_s": source.wav.shape[1] / source.sr,
+                            "pitch_range": [min(pitches), max(pitches)] if pitches else None}
+    if params.eval_ref is not None:
+        ref = source.refs.get("notes")
+        data["eval"] = evaluate(notes, ref) if ref is not None else {"error": "no reference found"}
+    return TaskResult(outputs=outputs, data=data)
+
+
+def references(params: Params, item: InputItem) -> dict[str, Path | None]:
+    """``--eval REF``: a .mid/.csv file used for every input, or a folder holding
+    <track>.mid, <track>.midi or <track>.csv."""
+    ref = Path(params.eval_ref)
+    if ref.is_file():
+        return {"notes": ref}
+    candidates = [ref / f"{item.path.stem}{ext}" for ext in (".mid", ".midi", ".csv")]
+    return {"notes": next((c for c in candidates if c.is_file()), None)}
+
+
+def _slots(params: Params) -> list[OutputSlot]:
+    validate(params)
+    return [OutputSlot(kind, {"output": kind, "ext": OUTPUT_KINDS[kind]}) for kind in params.outputs]
+
+
+def _model_name(params: Params) -> str:
+    return params.model if params.mode == "notes" else params.melody_model
+
+
+def _load(params: Params, ctx: Any) -> Any:
+    from mirctl import models
+
+    task = "transcribe" if params.mode == "notes" else "melody"
+    return models.load(models.get_card(_model_name(params), task=task), ctx)
+
+
+def _summarize(records: list[dict]) -> dict:
+    scores = [r["result"]["eval"] for r in records if r.get("status") == "ok"
+              and isinstance(r.get("result", {}).get("eval"), dict) and "onset" in r["result"]["eval"]]
+    if not scores:
+        return {}
+    return {"mean_note_f1": {k: round(sum(s[k]["f1"] for s in scores) / len(scores), 4)
+                             for k in ("onset", "onset_offset")}}
+
+
+SPEC = TaskSpec(
+    command="transcribe",
+    input_kind="audio",
+    default_template="{track}.{ext}",
+    template_fields=("output", "ext"),
+    slots=_slots,
+    model_name=_model_name,
+    load=_load,
+    process=lambda model, source, params, progress: transcribe(source, model, params, progress),
+    summarize=_summarize,
+    references=lambda params, item: references(params, item) if params.eval_ref else {},
+)

@@ -1,0 +1,86 @@
+"""Shared fixtures: synthesized audio/MIDI, an isolated cache, and ../shared data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MIRCTL_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory, monkeypatch):
+    """No network and no user cache/config: every test sees an empty cache of its own."""
+    monkeypatch.setenv("MIRCTL_OFFLINE", "1")
+    monkeypatch.setenv("MIRCTL_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("MIRCTL_CONFIG", str(tmp_path_factory.mktemp("cfg") / "none.toml"))
+    for key in list(os.environ):
+        if key.startswith("MIRCTL_") and key not in {"MIRCTL_OFFLINE", "MIRCTL_CACHE", "MIRCTL_CONFIG", "MIRCTL_SHARED"}:
+            monkeypatch.delenv(key)
+
+
+def shared_path(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs ../shared test data ({path} is absent in this checkout)")
+    return path
+
+
+def write_wav(path: Path, wav: np.ndarray, sr: int = 44100, subtype: str = "PCM_16") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), np.asarray(wav, dtype=np.float32).T, sr, subtype=subtype)
+    return path
+
+
+def tone(freq: float = 440.0, sec: float = 1.0, sr: int = 44100, channels: int = 1, amp: float = 0.5) -> np.ndarray:
+    t = np.arange(int(round(sec * sr))) / sr
+    return np.repeat((amp * np.sin(2 * np.pi * freq * t))[None], channels, axis=0).astype(np.float32)
+
+
+def piano_notes(notes, sr: int = 22050, tail: float = 0.5) -> np.ndarray:
+    """A piano-like rendering of (start_s, end_s, midi_pitch): decaying harmonics."""
+    end = max(n[1] for n in notes) + tail
+    out = np.zeros(int(end * sr))
+    for start, stop, pitch in notes:
+        hz = 440.0 * 2 ** ((pitch - 69) / 12)
+        t = np.arange(int((stop - start) * sr)) / sr
+        env = np.exp(-2.5 * t) * np.minimum(1, t / 0.003) * np.clip((stop - start - t) / 0.03, 0, 1)
+        sig = sum((0.5 ** h) * np.sin(2 * np.pi * hz * (h + 1) * t) for h in range(5))
+        i = int(start * sr)
+        out[i:i + t.size] += 0.25 * env * sig
+    return out[None].astype(np.float32)
+
+
+@pytest.fixture
+def sine_wav(tmp_path) -> Path:
+    return write_wav(tmp_path / "in" / "sine.wav", tone(440, 1.0, channels=2))
+
+
+@pytest.fixture
+def audio_dir(tmp_path) -> Path:
+    folder = tmp_path / "songs"
+    for i, f in enumerate((220, 330, 440)):
+        write_wav(folder / f"song{i}.wav", tone(f, 0.5))
+    write_wav(folder / "sub" / "deep.wav", tone(550, 0.5))
+    (folder / "notes.txt").write_text("not audio")
+    return folder
+
+
+@pytest.fixture
+def midi_file(tmp_path) -> Path:
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(initial_tempo=100)
+    inst = pretty_midi.Instrument(program=0, name="piano")
+    for i, p in enumerate((60, 64, 67, 72)):
+        inst.notes.append(pretty_midi.Note(velocity=90, pitch=p, start=0.5 * i, end=0.5 * i + 0.4))
+    pm.instruments.append(inst)
+    path = tmp_path / "in" / "tune.mid"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pm.write(str(path))
+    return path

@@ -1,0 +1,54 @@
+"""A tiny task for runner tests: writes a louder and a quieter copy of each input.
+
+Importable by name so ``--jobs`` worker processes can rebuild its SPEC.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from mirctl.errors import InputError
+from mirctl.pipeline.spec import OutputSlot, TaskSpec
+from mirctl.types import AudioOut, TaskResult
+
+LOADS: list[int] = []
+
+
+@dataclass(frozen=True)
+class Params:
+    fail_on: str = ""  # inputs whose name contains this fail with an InputError
+    crash_on: str = ""  # ... or with an unexpected exception
+
+
+class Model:
+    def __init__(self) -> None:
+        LOADS.append(os.getpid())
+        self.pid = os.getpid()
+        self.loads = len(LOADS)
+        self.info = {"name": "gain", "sha256": "0" * 64}
+
+
+def process(model, source, params, progress):
+    name = source.path.name
+    if params.fail_on and params.fail_on in name:
+        raise InputError(f"{name} is refused by the test", hint="rename it")
+    if params.crash_on and params.crash_on in name:
+        raise ZeroDivisionError("boom")
+    progress(0.5)
+    return TaskResult(outputs={"loud": AudioOut((source.wav * 2).clip(-1, 1), source.sr),
+                               "quiet": AudioOut(source.wav * 0.5, source.sr)},
+                      data={"pid": model.pid, "loads_in_process": model.loads, "frames": int(source.wav.shape[1])})
+
+
+SPEC = TaskSpec(
+    command="gain",
+    input_kind="audio",
+    default_template="{track}.{output}.{ext}",
+    template_fields=("output", "ext"),
+    slots=lambda params: [OutputSlot("loud", {"output": "loud", "ext": "wav"}),
+                          OutputSlot("quiet", {"output": "quiet", "ext": "wav"})],
+    model_name=lambda params: "gain",
+    load=lambda params, ctx: Model(),
+    process=process,
+)

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mirctl.errors import UsageError
+from mirctl.pipeline.plan import COMMON_FIELDS, check_template, plan
+from mirctl.pipeline.spec import InputItem, OutputSlot
+
+SLOTS = [OutputSlot("vocals", {"stem": "vocals", "ext": "wav"}), OutputSlot("drums", {"stem": "drums", "ext": "wav"})]
+ALLOWED = COMMON_FIELDS + ("stem", "ext")
+
+
+def test_template_fields_render(tmp_path):
+    item = InputItem(tmp_path / "in" / "My Song.flac")
+    planned = plan([item], SLOTS, "{model}/{track}/{stem}.{ext}", tmp_path / "out", "separate", "htdemucs", False)
+    assert planned[0].outputs["vocals"] == tmp_path / "out" / "htdemucs" / "My Song" / "vocals.wav"
+    assert planned[0].action == "run"
+
+
+def test_reldir_keeps_folder_structure(tmp_path):
+    base = tmp_path / "album"
+    item = InputItem(base / "cd1" / "a.wav", base=base)
+    planned = plan([item], SLOTS, "{reldir}/{track}_{stem}.{ext}", tmp_path / "o", "separate", "m", False)
+    assert planned[0].outputs["drums"] == tmp_path / "o" / "cd1" / "a_drums.wav"
+    top = InputItem(base / "b.wav", base=base)
+    planned = plan([top], SLOTS, "{reldir}/{track}_{stem}.{ext}", tmp_path / "o", "separate", "m", False)
+    assert planned[0].outputs["drums"] == tmp_path / "o" / "b_drums.wav"
+
+
+@pytest.mark.parametrize("template", ["{track}/{nope}.{ext}", "{0}.wav", "{track!r}.{ext}", "{track:>5}", "/abs/{track}",
+                                      "{track"])
+def test_bad_templates_are_usage_errors(template):
+    with pytest.raises(UsageError):
+        check_template(template, ALLOWED)
+
+
+def test_unknown_field_error_lists_available():
+    with pytest.raises(UsageError) as err:
+        check_template("{song}.wav", ALLOWED)
+    assert "{song}" in err.value.message and "{track}" in err.value.hint
+
+
+def test_template_escaping_out_dir_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="outside"):
+        plan([InputItem(tmp_path / "a.wav")], SLOTS, "../../{track}_{stem}.{ext}", tmp_path / "o", "c", "m", False)
+
+
+def test_template_without_distinguishing_field_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="same name") as err:
+        plan([InputItem(tmp_path / "a.wav")], SLOTS, "{track}.{ext}", tmp_path / "o", "c", "m", False)
+    assert "{stem}" in err.value.hint
+
+
+def test_same_named_inputs_collide_and_second_fails(tmp_path):
+    items = [InputItem(tmp_path / "x" / "a.wav"), InputItem(tmp_path / "y" / "a.wav")]
+    planned = plan(items, SLOTS, "{track}/{stem}.{ext}", tmp_path / "o", "c", "m", False)
+    assert [p.action for p in planned] == ["run", "fail"]
+    assert "{parent}" in planned[1].hint
+    planned = plan(items, SLOTS, "{parent}/{track}/{stem}.{ext}", tmp_path / "o", "c", "m", False)
+    assert [p.action for p in planned] == ["run", "run"]
+
+
+def test_skip_partial_and_overwrite(tmp_path):
+    item = InputItem(tmp_path / "a.wav")
+    out = tmp_path / "o"
+    first = plan([item], SLOTS, "{track}/{stem}.{ext}", out, "c", "m", False)[0]
+    first.outputs["vocals"].parent.mkdir(parents=True)
+    first.outputs["vocals"].write_bytes(b"x")
+    partial = plan([item], SLOTS, "{track}/{stem}.{ext}", out, "c", "m", False)[0]
+    assert partial.action == "fail" and "--overwrite" in partial.hint
+    first.outputs["drums"].write_bytes(b"x")
+    assert plan([item], SLOTS, "{track}/{stem}.{ext}", out, "c", "m", False)[0].action == "skip"
+    assert plan([item], SLOTS, "{track}/{stem}.{ext}", out, "c", "m", True)[0].action == "run"
+
+
+def test_input_errors_pass_through(tmp_path):
+    item = InputItem(Path("missing.wav"), error="missing.wav does not exist")
+    assert plan([item], SLOTS, "{track}/{stem}.{ext}", tmp_path, "c", "m", False)[0].action == "fail"
