@@ -126,14 +126,15 @@ def write_audio(path: Path, wav: np.ndarray, sr: int, fmt: str | None = None, bi
 
 
 def integrated_loudness(wav: np.ndarray, sr: int) -> float | None:
-    """ITU-R BS.1770-4 integrated loudness in LUFS; None when shorter than one 400 ms block.
+    """ITU-R BS.1770-4 integrated loudness in LUFS; None when shorter than one 400 ms block
+    or with more than the five channels BS.1770 weights.
 
     Returns -inf for digital silence.
     """
     import numpy as np
     import pyloudnorm
 
-    if wav.shape[-1] < int(0.4 * sr):
+    if wav.shape[-1] < int(0.4 * sr) or wav.shape[0] > 5:
         return None
     meter = pyloudnorm.Meter(sr)
     with np.errstate(divide="ignore"):

@@ -36,7 +36,7 @@ def local_demucs_card(name: str, model_path: Path) -> ModelCard:
     prefix = tail if len(tail) == 8 and all(c in "0123456789abcdef" for c in tail) else None
     module = importlib.import_module(DEMUCS_BACKEND.partition(":")[0])
     sources = module.read_sources(path)
-    return ModelCard(name=stem if model_path.is_dir() else path.stem, task="separate", backend=DEMUCS_BACKEND,
+    return ModelCard(name=stem, task="separate", backend=DEMUCS_BACKEND,
                      description=f"local demucs checkpoint {path.name}",
                      files=(ModelFile(name=path.name, sha256_prefix=prefix),), stems=sources,
                      allow_classes=(), options={"bag": False})

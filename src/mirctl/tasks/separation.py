@@ -205,7 +205,11 @@ def evaluate(stems: dict[str, np.ndarray], sr: int, refs: dict[str, Any]) -> dic
         names = [k for k, s in zip(names, silent) if not s]
         ref_stack, est_stack = ref_stack[~silent], est_stack[~silent]
     if names:
-        sdr, _sir, _sar, perm = separation.bss_eval_sources(ref_stack, est_stack, compute_permutation=False)
+        import warnings
+
+        with warnings.catch_warnings():  # deprecated in mir_eval 0.8 (kept: the extra pins <0.9)
+            warnings.simplefilter("ignore", FutureWarning)
+            sdr, _sir, _sar, _perm = separation.bss_eval_sources(ref_stack, est_stack, compute_permutation=False)
         for k, v in zip(names, sdr):
             result["stems"][k]["sdr_db"] = float(v)
     return result

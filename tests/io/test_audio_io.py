@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import tone, write_wav
+from mirctl.dsp import resample
+from mirctl.errors import InputError, UsageError
+from mirctl.io.atomic import TMP_MARK, atomic_path
+from mirctl.io.audio import check_write_options, integrated_loudness, probe_audio, read_audio, write_audio
+
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+@pytest.mark.parametrize("sr", [8000, 22050, 44100, 48000])
+def test_read_keeps_rate_and_channels(tmp_path, channels, sr):
+    path = write_wav(tmp_path / "x.wav", tone(300, 0.2, sr, channels), sr)
+    wav, got_sr = read_audio(path)
+    assert got_sr == sr and wav.shape == (channels, int(round(0.2 * sr))) and wav.dtype == np.float32
+
+
+@pytest.mark.parametrize("fmt,bits,tol", [("wav", "16", 1e-4), ("wav", "24", 1e-6), ("wav", "32f", 0.0),
+                                          ("flac", "16", 1e-4), ("flac", "24", 1e-6)])
+def test_write_read_roundtrip(tmp_path, fmt, bits, tol):
+    x = tone(440, 0.3, 44100, 2, amp=0.8)
+    path = tmp_path / f"y.{fmt}"
+    write_audio(path, x, 44100, bits=bits)
+    info = sf.info(str(path))
+    assert info.format == fmt.upper()
+    y, sr = read_audio(path)
+    assert sr == 44100 and np.max(np.abs(y - x)) <= tol + 1e-9
+
+
+def test_mp3_write_read_and_bitrate(tmp_path):
+    x = tone(440, 3.0, 44100, 2, amp=0.5) + 0.05 * np.random.default_rng(0).standard_normal((2, 132300)).astype(np.float32)
+    sizes = {}
+    for kbps in (96, 320):
+        path = tmp_path / f"z{kbps}.mp3"
+        write_audio(path, x, 44100, mp3_bitrate=kbps)
+        sizes[kbps] = path.stat().st_size
+        y, sr = read_audio(path)
+        assert sr == 44100 and y.shape[0] == 2 and y.shape[1] >= x.shape[1] - 2000
+        # CBR: size ~ bitrate x duration
+        assert abs(sizes[kbps] * 8 / 3.0 / 1000 - kbps) / kbps < 0.15
+    assert sizes[96] < sizes[320]
+
+
+def test_ogg_read(tmp_path):
+    path = tmp_path / "v.ogg"
+    sf.write(str(path), tone(440, 0.5).T, 44100, format="OGG", subtype="VORBIS")
+    wav, sr = read_audio(path)
+    assert sr == 44100 and wav.shape[0] == 1
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path):
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"\x00" * 100)
+    empty = tmp_path / "empty.wav"
+    sf.write(str(empty), np.zeros((0, 1), np.float32), 44100)
+    nan = tmp_path / "nan.wav"
+    sf.write(str(nan), np.full((100, 1), np.nan, np.float32), 44100, subtype="FLOAT")
+    cases = {garbage: "not readable audio", empty: "no audio samples", nan: "NaN",
+             tmp_path / "missing.wav": "does not exist", tmp_path: "is a folder"}
+    for path, text in cases.items():
+        with pytest.raises(InputError) as err:
+            read_audio(path)
+        assert text in err.value.message and "\n" not in err.value.message
+    with pytest.raises(InputError):
+        probe_audio(garbage)
+
+
+def test_write_option_checks():
+    with pytest.raises(UsageError):
+        check_write_options("flac", "32f")
+    with pytest.raises(UsageError):
+        check_write_options("aiff", "16")
+
+
+def test_resample_with_soxr_preserves_tone():
+    x = tone(1000, 1.0, 48000, 2)
+    y = resample(x, 48000, 44100)
+    assert y.shape == (2, 44100)
+    spectrum = np.abs(np.fft.rfft(y[0]))
+    assert abs(np.argmax(spectrum) * 44100 / y.shape[1] - 1000) < 2
+
+
+@pytest.mark.parametrize("amp_db", [-20.0, -30.0])
+def test_loudness_of_997hz_sine_matches_bs1770(amp_db):
+    # BS.1770: a full-scale 997 Hz sine in one channel reads -3.01 LKFS
+    x = tone(997, 5.0, 48000, 1, amp=10 ** (amp_db / 20))
+    lufs = integrated_loudness(x, 48000)
+    assert abs(lufs - (amp_db - 3.01)) < 0.5
+
+
+def test_loudness_undefined_for_short_audio():
+    assert integrated_loudness(tone(997, 0.1, 48000), 48000) is None
+
+
+def test_atomic_path_cleans_up_on_error(tmp_path):
+    target = tmp_path / "sub" / "out.wav"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"partial")
+            raise RuntimeError("fail")
+    assert not target.exists() and not any(TMP_MARK in p.name for p in tmp_path.rglob("*"))
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"done")
+    assert target.read_bytes() == b"done"

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from conftest import shared_path
+from mirctl.errors import ModelError
+from mirctl.models import list_cards
+from mirctl.models.cache import cache_dir, ensure_files, locate, model_dir
+from mirctl.models.cards import ModelCard, ModelFile, get_card
+from mirctl.models.checkpoint import load_torch_package
+from mirctl.resources import configs_dir, setting
+
+
+def test_every_card_parses_and_names_its_backend():
+    cards = list_cards()
+    assert len(cards) >= 12
+    for card in cards:
+        module, _, cls = card.backend.partition(":")
+        assert module.startswith("mirctl.backends.") and cls
+        for f in card.files:
+            assert f.checksum, f"{card.name}: {f.name} has no checksum"
+            assert f.url and f.url.startswith("https://")
+
+
+def test_demucs_cards_cover_every_demucs_model():
+    names = {c.name for c in list_cards("separate")}
+    assert {"htdemucs", "htdemucs_ft", "htdemucs_6s", "hdemucs_mmi", "mdx", "mdx_extra", "mdx_q", "mdx_extra_q"} <= names
+    assert get_card("htdemucs_6s").stems == ("drums", "bass", "other", "vocals", "guitar", "piano")
+    assert len(get_card("htdemucs_ft").files) == 4
+
+
+def test_unknown_card_suggests_close_names():
+    with pytest.raises(ModelError) as err:
+        get_card("htdemucs-ft")
+    assert "htdemucs_ft" in err.value.hint
+
+
+def test_cache_dir_follows_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("MIRCTL_CACHE", str(tmp_path / "c"))
+    assert cache_dir() == tmp_path / "c"
+    assert model_dir(get_card("htdemucs")) == tmp_path / "c" / "models" / "htdemucs"
+
+
+def test_missing_weights_offline_error_names_file_path_and_alternative():
+    with pytest.raises(ModelError) as err:
+        ensure_files(get_card("htdemucs"))
+    e = err.value
+    assert "955717e8-8726e21a.th" in e.message
+    assert str(model_dir(get_card("htdemucs"))) in e.hint
+    assert "--model hpss" in e.hint and "--model-path" in e.hint
+    assert "dl.fbaipublicfiles.com" in e.hint
+
+
+def test_weights_found_in_cache_are_checked(tmp_path):
+    card = ModelCard(name="toy", task="separate", backend="x:Y",
+                     files=(ModelFile(name="w.bin", sha256=hashlib.sha256(b"good").hexdigest()),))
+    target = model_dir(card) / "w.bin"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"good")
+    assert ensure_files(card) == {"w.bin": target}
+    target.write_bytes(b"evil")
+    with pytest.raises(ModelError, match="checksum mismatch"):
+        ensure_files(card)
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_download_verifies_sha256_and_is_atomic(http_folder, monkeypatch):
+    folder, url = http_folder
+    monkeypatch.delenv("MIRCTL_OFFLINE")
+    (folder / "w.bin").write_bytes(b"weights" * 1000)
+    good = hashlib.sha256(b"weights" * 1000).hexdigest()
+    card = ModelCard(name="dl", task="separate", backend="x:Y",
+                     files=(ModelFile(name="w.bin", url=f"{url}/w.bin", sha256=good),))
+    paths = ensure_files(card)
+    assert paths["w.bin"].read_bytes() == b"weights" * 1000
+    bad = ModelCard(name="dl_bad", task="separate", backend="x:Y",
+                    files=(ModelFile(name="w.bin", url=f"{url}/w.bin", sha256="0" * 64),))
+    with pytest.raises(ModelError, match="checksum mismatch"):
+        ensure_files(bad)
+    assert list(model_dir(bad).glob("*")) == []  # nothing half-written left behind
+    gone = ModelCard(name="dl_404", task="separate", backend="x:Y",
+                     files=(ModelFile(name="none.bin", url=f"{url}/none.bin", sha256="0" * 64),))
+    with pytest.raises(ModelError, match="download failed"):
+        ensure_files(gone)
+
+
+def test_basic_pitch_model_found_in_installed_wheel():
+    card = get_card("basic-pitch")
+    path = locate(card, card.files[0])
+    if path is None:
+        pytest.skip("basic-pitch wheel not installed (make setup installs it)")
+    assert path.name == "nmp.onnx"
+    ensure_files(card)  # sha256 matches the card
+
+
+def test_configs_ship_with_the_package_and_defaults_resolve(monkeypatch, tmp_path):
+    assert configs_dir().joinpath("defaults.toml").is_file()
+    assert setting("separate", "model") == "htdemucs"
+    monkeypatch.setenv("MIRCTL_SEPARATE_MODEL", "hpss")
+    assert setting("separate", "model") == "hpss"
+    assert setting("separate", "model", "repet") == "repet"
+    monkeypatch.delenv("MIRCTL_SEPARATE_MODEL")
+    cfg = tmp_path / "user.toml"
+    cfg.write_text('[separate]\nshifts = 3\n')
+    monkeypatch.setenv("MIRCTL_CONFIG", str(cfg))
+    assert setting("separate", "shifts") == 3
+
+
+def test_wheel_contains_configs(tmp_path):
+    """A wheel install must find configs/: build one and look inside."""
+    hatch = pytest.importorskip("hatchling.builders.wheel")
+    import zipfile
+
+    repo = Path(__file__).resolve().parents[2]
+    builder = hatch.WheelBuilder(str(repo))
+    wheel = next(iter(builder.build(directory=str(tmp_path), versions=["standard"])))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "mirctl/configs/defaults.toml" in names
+    assert "mirctl/configs/models/htdemucs.toml" in names
+    assert "mirctl/cli/app.py" in names
+
+
+class Evil:
+    def __reduce__(self):
+        return (Path.touch, (Path("/tmp/mirctl-evil-was-here"),))
+
+
+def test_safe_loader_refuses_arbitrary_objects(tmp_path):
+    torch = pytest.importorskip("torch")
+    marker = Path("/tmp/mirctl-evil-was-here")
+    marker.unlink(missing_ok=True)
+    path = tmp_path / "evil.th"
+    torch.save({"state": {}, "payload": Evil()}, str(path))
+    with pytest.raises(ModelError, match="outside the allowed list"):
+        load_torch_package(path, ("demucs.demucs.Demucs",))
+    assert not marker.exists()
+
+
+def test_safe_loader_opens_shared_demucs_checkpoints():
+    folder = shared_path("models", "demucs")
+    for th in sorted(folder.glob("*.th")):
+        package = load_torch_package(th, get_card("htdemucs").allow_classes)
+        assert package["klass"].__name__ == "Demucs"
+        assert package["kwargs"]["sources"] == ["drums", "bass", "other", "vocals", "guitars"]
