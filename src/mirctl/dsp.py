@@ -30,5 +30,6 @@ def to_mono(wav: np.ndarray) -> np.ndarray:
 
 def rms_db(x: np.ndarray) -> float:
     """Root-mean-square level in dBFS (-inf for silence)."""
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+    flat = np.ascontiguousarray(x).reshape(-1)
+    rms = float(np.sqrt(float(np.dot(flat, flat)) / flat.size)) if flat.size else 0.0  # no full-size temporary
     return 20.0 * np.log10(rms) if rms > 0 else float("-inf")

@@ -92,6 +92,24 @@ def test_loudness_of_997hz_sine_matches_bs1770(amp_db):
     assert abs(lufs - (amp_db - 3.01)) < 0.5
 
 
+@pytest.mark.parametrize("sr", [44100, 48000])
+@pytest.mark.parametrize("channels", [1, 2, 5])
+def test_loudness_agrees_with_pyloudnorm(sr, channels):
+    pyloudnorm = pytest.importorskip("pyloudnorm")
+    rng = np.random.default_rng(channels)
+    x = (0.1 * rng.standard_normal((channels, sr * 4))).astype(np.float32)
+    x[:, : sr // 2] *= 0.001  # a quiet start exercises the gates
+    theirs = pyloudnorm.Meter(sr).integrated_loudness(x.T.astype(np.float64))
+    assert abs(integrated_loudness(x, sr) - theirs) < 0.1
+
+
+def test_loudness_of_silence_and_many_channels():
+    assert integrated_loudness(np.zeros((2, 48000), np.float32), 48000) == float("-inf")
+    eight = tone(997, 2.0, 48000, 8, amp=0.1)
+    # surround channels 4 and 5 weigh 1.41, the others 1.0
+    assert abs(integrated_loudness(eight, 48000) - (-23.01 + 10 * np.log10(6 + 2 * 1.41))) < 0.1
+
+
 def test_loudness_undefined_for_short_audio():
     assert integrated_loudness(tone(997, 0.1, 48000), 48000) is None
 

@@ -61,6 +61,35 @@ def test_layout_and_rate_come_back_as_the_input(channels, sr):
     assert np.max(np.abs(stems["vocals"] - 0.3 * x)) < tol
 
 
+class LinearModel(FakeStemModel):
+    """Pointwise and linear, so cross-faded chunks must reproduce the unchunked result."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, wav, **kw):
+        self.calls.append(wav.shape[1])
+        return super().__call__(wav)
+
+
+def test_long_inputs_run_in_cross_faded_chunks():
+    sr = 8000
+    x = np.random.default_rng(3).standard_normal((2, sr * 50)).astype(np.float32)
+    whole = separate(x, sr, LinearModel(), Params(clip="none", chunk_s=0))
+    model = LinearModel()
+    chunked = separate(x, sr, model, Params(clip="none", chunk_s=12.0))
+    assert len(model.calls) > 3 and max(model.calls) == 12 * sr
+    for stem in whole:
+        assert np.max(np.abs(whole[stem] - chunked[stem])) < 1e-5
+
+
+def test_chunk_too_short_is_usage_error():
+    from mirctl.tasks.separation import validate
+
+    with pytest.raises(UsageError):
+        validate(Params(chunk_s=4.0))
+
+
 def test_one_sample_input_is_padded_and_trimmed():
     stems = separate(np.full((2, 1), 0.5, np.float32), 44100, StereoOnlyModel(), Params(clip="none"))
     assert stems["vocals"].shape == (2, 1) and abs(stems["vocals"][0, 0] - 0.15) < 1e-6

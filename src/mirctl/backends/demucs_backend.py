@@ -103,8 +103,11 @@ class DemucsSeparator:
             progress(min(frac, 1.0))
 
         with torch.no_grad():
-            out = self._apply.apply_model(self.model, ((mix - mean) / std)[None], shifts=shifts, split=True,
+            normalized = (mix - mean) / std
+            out = self._apply.apply_model(self.model, normalized[None], shifts=shifts, split=True,
                                           overlap=overlap, progress=False, device=self.device, segment=segment,
                                           callback=callback, callback_arg={"audio_length": length})
-        out = out * std + mean
-        return out[0].cpu().numpy()
+            del normalized
+            out = out.cpu()
+            out.mul_(std).add_(mean)  # in place: long files hold (sources, channels, samples) once
+        return out[0].numpy()

@@ -55,6 +55,7 @@ def separate(
     seed: Annotated[Optional[int], typer.Option(help="Seed for the shifts, so shifted runs are reproducible.")] = None,
     overlap: Annotated[Optional[float], typer.Option(help="Overlap between chunks.", show_default="0.25")] = None,
     segment: Annotated[Optional[float], typer.Option(help="Chunk length in seconds (smaller uses less memory).")] = None,
+    chunk: Annotated[Optional[float], typer.Option(help="Songs longer than this many seconds are separated in cross-faded chunks, which bounds memory; 0 never chunks.", show_default="120")] = None,
     clip: Annotated[Optional[Clip], typer.Option(help="Avoid clipping by rescaling a stem, clamping, or not at all.", show_default="rescale")] = None,
     fmt: Annotated[Optional[Fmt], typer.Option("--format", help="Output audio format.", show_default="wav")] = None,
     bits: Annotated[Optional[Bits], typer.Option(help="Sample format for wav/flac.", show_default="16")] = None,
@@ -78,7 +79,7 @@ def separate(
         stems=tuple(s.strip() for s in stems.split(",") if s.strip()) if stems else (),
         two_stems=two_stems, shifts=setting(cmd, "shifts", shifts), overlap=setting(cmd, "overlap", overlap),
         segment=segment, clip=setting(cmd, "clip", clip.value if clip else None), format=fmt_value, seed=seed,
-        eval_dir=eval_dir,
+        eval_dir=eval_dir, chunk_s=setting(cmd, "chunk", chunk),
     )
     guarded(lambda: (check_write_options(fmt_value, bits_value), task.validate(params)))
     audio = AudioWriteOptions(bits=bits_value, mp3_bitrate=setting(cmd, "mp3_bitrate", mp3_bitrate))

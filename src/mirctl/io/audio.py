@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 WRITE_FORMATS = ("wav", "flac", "mp3")
 BIT_DEPTHS = ("16", "24", "32f")
+WRITE_BLOCK = 1 << 18  # frames per write call
 
 _SUBTYPES = {
     ("wav", "16"): "PCM_16",
@@ -117,26 +118,19 @@ def write_audio(path: Path, wav: np.ndarray, sr: int, fmt: str | None = None, bi
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     check_write_options(fmt, bits)
-    data = np.ascontiguousarray(np.asarray(wav, dtype=np.float32).T)
+    wav = np.asarray(wav)
     if fmt == "mp3":
-        sf.write(str(path), data, sr, format="MP3", subtype="MPEG_LAYER_III",
-                 compression_level=mp3_compression_level(mp3_bitrate), bitrate_mode="CONSTANT")
+        kwargs = dict(format="MP3", subtype="MPEG_LAYER_III", compression_level=mp3_compression_level(mp3_bitrate),
+                      bitrate_mode="CONSTANT")
     else:
-        sf.write(str(path), data, sr, format=fmt.upper(), subtype=_SUBTYPES[(fmt, bits)])
+        kwargs = dict(format=fmt.upper(), subtype=_SUBTYPES[(fmt, bits)])
+    with sf.SoundFile(str(path), "w", samplerate=sr, channels=wav.shape[0], **kwargs) as out:
+        for start in range(0, wav.shape[1], WRITE_BLOCK):  # blockwise: no full-length transposed copy
+            out.write(np.ascontiguousarray(wav[:, start:start + WRITE_BLOCK].T, dtype=np.float32))
 
 
 def integrated_loudness(wav: np.ndarray, sr: int) -> float | None:
-    """ITU-R BS.1770-4 integrated loudness in LUFS; None when shorter than one 400 ms block
-    or with more than the five channels BS.1770 weights.
+    """ITU-R BS.1770-4 integrated loudness in LUFS (see :mod:`mirctl.loudness`)."""
+    from mirctl.loudness import integrated_loudness as measure
 
-    Returns -inf for digital silence.
-    """
-    import numpy as np
-    import pyloudnorm
-
-    if wav.shape[-1] < int(0.4 * sr) or wav.shape[0] > 5:
-        return None
-    meter = pyloudnorm.Meter(sr)
-    with np.errstate(divide="ignore"):
-        lufs = meter.integrated_loudness(np.ascontiguousarray(wav.T.astype(np.float64)))
-    return float(lufs)
+    return measure(wav, sr)

@@ -1,6 +1,6 @@
 """``mirctl info``: describe audio (duration, rate, channels, LUFS, peak) and MIDI files.
 
-Loudness is ITU-R BS.1770-4 integrated loudness (pyloudnorm); peak is the sample peak in
+Loudness is ITU-R BS.1770-4 integrated loudness (:mod:`mirctl.loudness`); peak is the sample peak in
 dBFS. For MIDI: tracks, instruments, notes, tempo, duration.
 """
 

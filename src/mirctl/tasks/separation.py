@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 CLIP_MODES = ("rescale", "clamp", "none")
 MIN_SAMPLES = 4096  # shorter inputs are zero-padded for the model and trimmed back
+CHUNK_OVERLAP_S = 5.0  # cross-fade between chunks of a long input
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Params:
     format: str = "wav"
     seed: int | None = None
     eval_dir: Path | None = None
+    chunk_s: float = 120.0  # inputs longer than this go to the model in cross-faded chunks (0: never)
 
 
 @lru_cache(maxsize=8)
@@ -84,6 +86,8 @@ def validate(params: Params) -> None:
         raise UsageError("--segment must be positive (seconds)")
     if params.two_stems and params.stems:
         raise UsageError("--stems and --two-stems cannot be combined")
+    if params.chunk_s and params.chunk_s < 2 * CHUNK_OVERLAP_S:
+        raise UsageError(f"--chunk must be 0 (off) or at least {2 * CHUNK_OVERLAP_S:g} seconds")
 
 
 def apply_clip(wav: np.ndarray, mode: str) -> np.ndarray:
@@ -91,10 +95,53 @@ def apply_clip(wav: np.ndarray, mode: str) -> np.ndarray:
     import numpy as np
 
     if mode == "rescale":
-        return wav / max(1.01 * float(np.max(np.abs(wav), initial=0.0)), 1.0)
+        peak = float(max(np.max(wav, initial=0.0), -np.min(wav, initial=0.0)))
+        return wav / (1.01 * peak) if 1.01 * peak > 1.0 else wav
     if mode == "clamp":
         return np.clip(wav, -0.99, 0.99)
     return wav
+
+
+def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
+                  progress: Callable[[float], None] | None = None) -> np.ndarray:
+    """Apply ``model`` to (channels, samples) ``x``; inputs longer than ``params.chunk_s``
+    go in chunks that overlap by CHUNK_OVERLAP_S and are cross-faded linearly, so memory
+    stays bounded by the chunk length (plus the output itself) however long the song.
+
+    Returns (sources, channels, samples).
+    """
+    import numpy as np
+
+    kwargs = dict(sr=sr, shifts=params.shifts, overlap=params.overlap, segment=params.segment, seed=params.seed)
+    n = x.shape[1]
+    chunk = int(params.chunk_s * sr)
+    if chunk <= 0 or n <= chunk:
+        return model(x, progress=progress, **kwargs)
+    fade = int(CHUNK_OVERLAP_S * sr)
+    hop = chunk - fade
+    starts = list(range(0, n - fade, hop))
+    out = np.zeros((len(model.sources),) + x.shape, dtype=np.float32)
+    weight = np.zeros(n, dtype=np.float32)
+    ramp = np.linspace(0.0, 1.0, fade + 2, dtype=np.float32)[1:-1]
+    for k, start in enumerate(starts):
+        stop = min(n, start + chunk)
+
+        def sub(f: float, k: int = k) -> None:
+            if progress:
+                progress((k + f) / len(starts))
+
+        res = model(np.ascontiguousarray(x[:, start:stop]), progress=sub, **kwargs)
+        w = np.ones(stop - start, dtype=np.float32)
+        if start > 0:
+            w[:fade] = ramp
+        if stop < n:
+            w[-fade:] = ramp[::-1]
+        res *= w
+        out[:, :, start:stop] += res
+        weight[start:stop] += w
+        del res
+    out /= weight
+    return out
 
 
 def _channel_groups(n_channels: int, width: int) -> list[list[int]]:
@@ -128,9 +175,9 @@ def separate(wav: np.ndarray, sr: int, model: Any, params: Params,
         x = np.pad(x, ((0, 0), (0, MIN_SAMPLES - n_model)))
     width = model.channels or n_ch
     groups = _channel_groups(n_ch, width)
-    out = np.zeros((len(model.sources), n_ch, x.shape[1]), dtype=np.float32)
+    out = None  # (sources, channels, samples); allocated only when there are several groups
     for g, chans in enumerate(groups):
-        block = x[chans]
+        block = x[chans[0] : chans[-1] + 1]  # a view: groups are runs of adjacent channels
         if block.shape[0] < width:  # a lone channel: duplicate it to the model's width
             block = np.repeat(block.mean(axis=0, keepdims=True), width, axis=0)
 
@@ -138,11 +185,18 @@ def separate(wav: np.ndarray, sr: int, model: Any, params: Params,
             if progress:
                 progress((g + f) / len(groups))
 
-        res = model(np.ascontiguousarray(block, dtype=np.float32), sr=model_sr, shifts=params.shifts,
-                    overlap=params.overlap, segment=params.segment, seed=params.seed, progress=sub_progress)
+        res = run_in_chunks(model, np.ascontiguousarray(block, dtype=np.float32), model_sr, params, sub_progress)
+        del block
         if len(chans) < width:
             res = res.mean(axis=1, keepdims=True)
-        out[:, chans] = res[:, : len(chans)]
+        if len(groups) == 1:
+            out = res[:, : len(chans)]
+        else:
+            if out is None:
+                out = np.zeros((len(model.sources), n_ch, x.shape[1]), dtype=np.float32)
+            out[:, chans] = res[:, : len(chans)]
+        del res
+    del x
     out = out[:, :, :n_model]
     stems = {name: resample(out[i], model_sr, sr)[:, :n] for i, name in enumerate(model.sources)}
     for name, s in stems.items():  # resampling can come back a sample short
@@ -153,7 +207,7 @@ def separate(wav: np.ndarray, sr: int, model: Any, params: Params,
         keep = params.two_stems
         rest = sum(v for k, v in stems.items() if k != keep)
         stems = {keep: stems[keep], f"no_{keep}": rest}
-    return {k: apply_clip(stems[k], params.clip).astype(np.float32) for k in wanted}
+    return {k: apply_clip(stems[k], params.clip).astype(np.float32, copy=False) for k in wanted}
 
 
 def stem_levels(stems: dict[str, np.ndarray], sr: int) -> dict[str, dict[str, float | None]]:

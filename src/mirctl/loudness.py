@@ -1,0 +1,101 @@
+"""ITU-R BS.1770-4 integrated loudness (LUFS) with numpy alone.
+
+K-weighting is the standard's two biquads (a high shelf, then an RLB high-pass), with
+coefficients derived for any sample rate from the 48 kHz reference filters. The
+cascade is applied as an FIR of its impulse response (truncated where it has decayed
+below 1e-12) with FFT overlap-add, so no scipy import is paid. Gating: 400 ms blocks
+every 100 ms, absolute gate -70 LUFS, relative gate -10 LU.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+BLOCK_S = 0.4
+STEP_S = 0.1
+ABSOLUTE_GATE = -70.0
+RELATIVE_GATE = -10.0
+#: BS.1770 channel weights for L, R, C, Ls, Rs; further channels count 1.0
+SURROUND_WEIGHT = 1.41
+
+
+def k_weighting(sr: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(b, a) of the shelf and the high-pass for sample rate ``sr``."""
+    f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = math.tan(math.pi * f0 / sr)
+    vh = 10 ** (gain_db / 20)
+    vb = vh ** 0.4996667741545416
+    a0 = 1 + k / q + k * k
+    shelf_b = np.array([vh + vb * k / q + k * k, 2 * (k * k - vh), vh - vb * k / q + k * k]) / a0
+    shelf_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = math.tan(math.pi * f0 / sr)
+    a0 = 1 + k / q + k * k
+    hp_b = np.array([1.0, -2.0, 1.0])
+    hp_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
+    return [(shelf_b, shelf_a), (hp_b, hp_a)]
+
+
+@lru_cache(maxsize=8)
+def _impulse_response(sr: int) -> np.ndarray:
+    length = 1 << max(12, math.ceil(math.log2(sr * 0.5)))  # >= 0.5 s: the 38 Hz pole has long decayed
+    h = np.zeros(length)
+    h[0] = 1.0
+    for b, a in k_weighting(sr):
+        y = np.zeros(length)
+        x1 = x2 = y1 = y2 = 0.0
+        for n in range(length):
+            x0 = h[n]
+            y0 = b[0] * x0 + b[1] * x1 + b[2] * x2 - a[1] * y1 - a[2] * y2
+            y[n] = y0
+            x2, x1, y2, y1 = x1, x0, y1, y0
+        h = y
+    last = np.nonzero(np.abs(h) > 1e-12)[0]
+    return h[: int(last[-1]) + 1] if last.size else h[:1]
+
+
+def _segment_energies(x: np.ndarray, h: np.ndarray, step: int) -> np.ndarray:
+    """Sum of squares of the K-weighted signal in consecutive ``step``-sample segments."""
+    n = x.size
+    n_fft = 1 << math.ceil(math.log2(max(4 * h.size, 1 << 16)))
+    block = n_fft - h.size + 1
+    H = np.fft.rfft(h, n_fft)
+    filtered = np.empty(n, dtype=np.float64)
+    tail = np.zeros(h.size - 1)
+    for start in range(0, n, block):
+        seg = x[start:start + block].astype(np.float64)
+        y = np.fft.irfft(np.fft.rfft(seg, n_fft) * H, n_fft)[: seg.size + h.size - 1]
+        y[: tail.size] += tail[: y.size] if tail.size <= y.size else tail[: y.size]
+        m = min(seg.size, n - start)
+        filtered[start:start + m] = y[:m]
+        tail = np.concatenate([y[m:], np.zeros(max(0, h.size - 1 - (y.size - m)))])[: h.size - 1]
+    usable = (n // step) * step
+    return np.einsum("ij,ij->i", filtered[:usable].reshape(-1, step), filtered[:usable].reshape(-1, step))
+
+
+def integrated_loudness(wav: np.ndarray, sr: int) -> float | None:
+    """Integrated loudness of float (channels, samples) audio in LUFS.
+
+    None when shorter than one 400 ms block; -inf when every block is gated out (silence).
+    """
+    step = int(round(STEP_S * sr))
+    per_block = int(round(BLOCK_S / STEP_S))
+    if wav.shape[-1] < per_block * step:
+        return None
+    h = _impulse_response(sr)
+    weights = [1.0, 1.0, 1.0, SURROUND_WEIGHT, SURROUND_WEIGHT] + [1.0] * max(0, wav.shape[0] - 5)
+    seg = np.stack([_segment_energies(wav[c], h, step) for c in range(wav.shape[0])])  # (channels, segments)
+    kernel = np.ones(per_block)
+    blocks = np.stack([np.convolve(s, kernel, mode="valid") for s in seg]) / (per_block * step)
+    power = np.asarray(weights[: wav.shape[0]]) @ blocks
+    with np.errstate(divide="ignore"):
+        loud = -0.691 + 10 * np.log10(power)
+    keep = loud > ABSOLUTE_GATE
+    if not keep.any():
+        return float("-inf")
+    relative = -0.691 + 10 * np.log10(np.mean(power[keep])) + RELATIVE_GATE
+    keep &= loud > relative
+    return float(-0.691 + 10 * np.log10(np.mean(power[keep])))
