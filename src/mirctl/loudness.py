@@ -60,20 +60,21 @@ def _impulse_response(sr: int) -> np.ndarray:
 def _segment_energies(x: np.ndarray, h: np.ndarray, step: int) -> np.ndarray:
     """Sum of squares of the K-weighted signal in consecutive ``step``-sample segments."""
     n = x.size
-    n_fft = 1 << math.ceil(math.log2(max(4 * h.size, 1 << 16)))
+    n_fft = 1 << math.ceil(math.log2(max(8 * h.size, 1 << 16)))
     block = n_fft - h.size + 1
-    H = np.fft.rfft(h, n_fft)
-    filtered = np.empty(n, dtype=np.float64)
-    tail = np.zeros(h.size - 1)
+    H = np.fft.rfft(h.astype(np.float32), n_fft)  # float32 transforms: ~1e-6 relative, far below 0.01 LU
+    filtered = np.empty(n, dtype=np.float32)
+    tail = np.zeros(h.size - 1, dtype=np.float32)
     for start in range(0, n, block):
-        seg = x[start:start + block].astype(np.float64)
+        seg = x[start:start + block].astype(np.float32, copy=False)
         y = np.fft.irfft(np.fft.rfft(seg, n_fft) * H, n_fft)[: seg.size + h.size - 1]
         y[: tail.size] += tail[: y.size] if tail.size <= y.size else tail[: y.size]
         m = min(seg.size, n - start)
         filtered[start:start + m] = y[:m]
         tail = np.concatenate([y[m:], np.zeros(max(0, h.size - 1 - (y.size - m)))])[: h.size - 1]
     usable = (n // step) * step
-    return np.einsum("ij,ij->i", filtered[:usable].reshape(-1, step), filtered[:usable].reshape(-1, step))
+    segs = filtered[:usable].reshape(-1, step)
+    return np.square(segs).sum(axis=1, dtype=np.float64)
 
 
 def integrated_loudness(wav: np.ndarray, sr: int) -> float | None:

@@ -28,7 +28,7 @@ DEMUCS_CLASSES = ("demucs.htdemucs.HTDemucs", "demucs.hdemucs.HDemucs", "demucs.
 
 def read_sources(path: Path) -> tuple[str, ...]:
     """Stem names stored in a demucs package (used to plan outputs of card-less models)."""
-    package = checkpoint.load_torch_package(path, DEMUCS_CLASSES)
+    package = checkpoint.load_torch_package(path, DEMUCS_CLASSES, mmap=True)
     try:
         return tuple(package["kwargs"]["sources"])
     except (KeyError, TypeError):

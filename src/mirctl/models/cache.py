@@ -15,6 +15,7 @@ import importlib.util
 import os
 import shutil
 import urllib.request
+from functools import lru_cache
 from pathlib import Path
 
 from mirctl.errors import ModelError
@@ -42,6 +43,13 @@ def offline() -> bool:
 
 
 def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file; remembered per (path, size, mtime) so a run hashes each file once."""
+    st = os.stat(path)
+    return _sha256_cached(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

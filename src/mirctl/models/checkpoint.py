@@ -22,13 +22,16 @@ def _resolve(dotted: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def load_torch_package(path: Path, allow_classes: tuple[str, ...] = ()) -> Any:
-    """``torch.load(path, weights_only=True)`` with ``allow_classes`` as safe globals."""
+def load_torch_package(path: Path, allow_classes: tuple[str, ...] = (), mmap: bool = False) -> Any:
+    """``torch.load(path, weights_only=True)`` with ``allow_classes`` as safe globals.
+
+    ``mmap=True`` maps tensor storage instead of reading it (for peeking at metadata).
+    """
     torch = require("torch", extra="separate")
     classes = [_resolve(c) for c in allow_classes]
     try:
         with torch.serialization.safe_globals(classes):
-            return torch.load(str(path), map_location="cpu", weights_only=True)
+            return torch.load(str(path), map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else "refused by the safe loader"
         raise ModelError(
