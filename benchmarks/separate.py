@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import statistics
 import sys
 
 import numpy as np
 import soundfile as sf
 
-from _common import WORK, best_of, emit, machine, mirctl_cmd, run_measured
+from _common import WORK, emit, machine, mirctl_cmd, run_measured
 
 SR = 44100
 
@@ -59,7 +60,7 @@ def song(path, seconds: float, seed: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", choices=["tiny", "full"], default="tiny")
-    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--long-minutes", type=float, default=10.0)
     ap.add_argument("--skip-long", action="store_true")
     args = ap.parse_args()
@@ -73,10 +74,14 @@ def main() -> None:
                       "--overwrite", "-q")
     info = {"model": args.model, "machine": machine()}
 
-    t_demucs, rss_demucs = best_of(args.runs, demucs + [str(files[0])])
-    t_ours, rss_ours = best_of(args.runs, ours + [str(files[0])])
+    demucs_runs, our_runs = [], []
+    for _ in range(args.runs):  # interleaved, so drift in machine load hits both alike
+        demucs_runs.append(run_measured(demucs + [str(files[0])]))
+        our_runs.append(run_measured(ours + [str(files[0])]))
+    t_demucs, rss_demucs = statistics.median(r[0] for r in demucs_runs), max(r[1] for r in demucs_runs)
+    t_ours, rss_ours = statistics.median(r[0] for r in our_runs), max(r[1] for r in our_runs)
     emit({"benchmark": "separate_one_30s_file", "demucs_cli_s": round(t_demucs, 2), "mirctl_s": round(t_ours, 2),
-          "ratio": round(t_ours / t_demucs, 3), "goal": "<= 1.0", "demucs_peak_rss_mb": rss_demucs,
+          "ratio": round(t_ours / t_demucs, 3), "goal": "<= 1.0", "runs": args.runs, "stat": "median", "demucs_peak_rss_mb": rss_demucs,
           "mirctl_peak_rss_mb": rss_ours, **info})
 
     t_five = sum(run_measured(demucs + [str(f)])[0] for f in files)

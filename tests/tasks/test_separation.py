@@ -299,3 +299,28 @@ def test_missing_weights_message_through_the_cli(sine_wav):
     res = cli("separate", sine_wav, "--model", "htdemucs_ft")
     assert res.exit_code == 2
     assert "f7e0c4bc-ba3fe64a.th" in res.output and "hpss" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_cuda_request_without_a_gpu_is_a_clear_error(tiny_htdemucs, stereo_mix, tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    res = cli("separate", stereo_mix, "--model-path", tiny_htdemucs, "--model", "tinyht00", "--device", "cuda",
+              "-o", tmp_path)
+    assert res.exit_code == 2
+    assert "no CUDA device" in res.output and "--device cpu" in res.output
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu(tiny_htdemucs, stereo_mix, tmp_path):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    outs = {}
+    for device in ("cpu", "cuda"):
+        res = cli("separate", stereo_mix, "--model-path", tiny_htdemucs, "--model", "tinyht00", "--device", device,
+                  "--shifts", "0", "--bits", "32f", "-o", tmp_path / device)
+        assert res.exit_code == 0, res.output
+        outs[device] = sf.read(tmp_path / device / "tinyht00" / "song" / "vocals.wav")[0]
+    assert np.max(np.abs(outs["cpu"] - outs["cuda"])) < 1e-3

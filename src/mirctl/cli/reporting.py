@@ -100,8 +100,17 @@ class CliReporter:
         if s["not_run"]:
             parts.append(f"{s['not_run']} not run (--fail-fast)")
         extra = {k: v for k, v in s.items() if k not in {"command", "ok", "skipped", "failed", "not_run", "seconds"}}
-        tail = "".join(f", {k} {v}" for k, v in extra.items())
-        self.console.print(f"{summary.command}: " + ", ".join(parts) + f" in {s['seconds']:.1f} s{escape(tail)}")
+        self.console.print(f"{summary.command}: " + ", ".join(parts) + f" in {s['seconds']:.1f} s")
+        for key, value in extra.items():
+            self.console.print(f"  {escape(key.replace('_', ' '))}: {escape(_figures(value))}")
+
+
+def _figures(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', '+')} {_figures(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
 
 
 def _short(label: str, width: int = 40) -> str:
