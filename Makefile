@@ -33,10 +33,13 @@ $(STAMP): pyproject.toml $(VENV)/.torch
 
 demo: setup
 	$(BIN)/python examples/make_example.py examples/demo
-	$(BIN)/mirctl info examples/demo/mix.wav examples/demo/melody.mid
-	$(BIN)/mirctl separate examples/demo/mix.wav --model hpss -o mirctl_out/demo --overwrite
-	$(BIN)/mirctl transcribe examples/demo/mix.wav --outputs midi,csv,plot -o mirctl_out/demo --overwrite --eval examples/demo/melody.mid
-	@echo "demo outputs are in mirctl_out/demo"
+	$(BIN)/mirctl info examples/demo/mix.wav examples/demo/melody.mid --plot -o mirctl_out/demo/info --overwrite
+	$(BIN)/mirctl separate examples/demo/mix.wav --model hpss -o mirctl_out/demo/separate --overwrite
+	$(BIN)/mirctl transcribe examples/demo/piano.wav --outputs midi,csv,plot,sonify -o mirctl_out/demo/transcribe \
+		--eval examples/demo/melody.mid --overwrite
+	$(BIN)/mirctl transcribe examples/demo/piano.wav --mode melody --melody-model crepe-tiny --outputs csv,midi \
+		-o mirctl_out/demo/melody --overwrite
+	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png)"
 
 test: setup
 	$(BIN)/python -m pytest -q
