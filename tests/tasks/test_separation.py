@@ -108,11 +108,11 @@ def test_two_stems_and_subset():
 
 def test_clip_policies():
     loud = np.array([[2.0, -0.5, 0.25]], np.float32)
-    assert np.allclose(apply_clip(loud, "rescale"), loud / 2.02)
-    assert np.allclose(apply_clip(loud, "clamp"), [[0.99, -0.5, 0.25]])
-    assert np.array_equal(apply_clip(loud, "none"), loud)
+    assert np.allclose(apply_clip(loud.copy(), "rescale"), loud / 2.02)
+    assert np.allclose(apply_clip(loud.copy(), "clamp"), [[0.99, -0.5, 0.25]])
+    assert np.array_equal(apply_clip(loud.copy(), "none"), loud)
     quiet = loud / 4
-    assert np.array_equal(apply_clip(quiet, "rescale"), quiet)
+    assert np.array_equal(apply_clip(quiet.copy(), "rescale"), quiet)
 
 
 def test_eval_perfect_separation_is_high_and_swapped_is_low():

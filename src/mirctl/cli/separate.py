@@ -55,7 +55,7 @@ def separate(
     seed: Annotated[Optional[int], typer.Option(help="Seed for the shifts, so shifted runs are reproducible.")] = None,
     overlap: Annotated[Optional[float], typer.Option(help="Overlap between chunks.", show_default="0.25")] = None,
     segment: Annotated[Optional[float], typer.Option(help="Chunk length in seconds (smaller uses less memory).")] = None,
-    chunk: Annotated[Optional[float], typer.Option(help="Songs longer than this many seconds are separated in cross-faded chunks, which bounds memory; 0 never chunks.", show_default="120")] = None,
+    chunk: Annotated[Optional[float], typer.Option(help="Songs longer than this many seconds are separated in cross-faded chunks, which bounds memory; 0 never chunks.", show_default="60")] = None,
     clip: Annotated[Optional[Clip], typer.Option(help="Avoid clipping by rescaling a stem, clamping, or not at all.", show_default="rescale")] = None,
     fmt: Annotated[Optional[Fmt], typer.Option("--format", help="Output audio format.", show_default="wav")] = None,
     bits: Annotated[Optional[Bits], typer.Option(help="Sample format for wav/flac.", show_default="16")] = None,

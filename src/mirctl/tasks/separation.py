@@ -40,7 +40,7 @@ class Params:
     format: str = "wav"
     seed: int | None = None
     eval_dir: Path | None = None
-    chunk_s: float = 120.0  # inputs longer than this go to the model in cross-faded chunks (0: never)
+    chunk_s: float = 60.0  # inputs longer than this go to the model in cross-faded chunks (0: never)
 
 
 @lru_cache(maxsize=8)
@@ -91,14 +91,19 @@ def validate(params: Params) -> None:
 
 
 def apply_clip(wav: np.ndarray, mode: str) -> np.ndarray:
-    """demucs' policies: rescale the stem if it would clip, clamp to ±0.99, or leave it."""
+    """demucs' policies: rescale the stem if it would clip, clamp to ±0.99, or leave it.
+
+    Works in place (the stems are arrays this task owns): long songs get no second copy.
+    """
     import numpy as np
 
     if mode == "rescale":
         peak = float(max(np.max(wav, initial=0.0), -np.min(wav, initial=0.0)))
-        return wav / (1.01 * peak) if 1.01 * peak > 1.0 else wav
+        if 1.01 * peak > 1.0:
+            wav /= np.float32(1.01 * peak)
+        return wav
     if mode == "clamp":
-        return np.clip(wav, -0.99, 0.99)
+        return np.clip(wav, -0.99, 0.99, out=wav)
     return wav
 
 
@@ -121,8 +126,9 @@ def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
     hop = chunk - fade
     starts = list(range(0, n - fade, hop))
     out = np.zeros((len(model.sources),) + x.shape, dtype=np.float32)
-    weight = np.zeros(n, dtype=np.float32)
-    ramp = np.linspace(0.0, 1.0, fade + 2, dtype=np.float32)[1:-1]
+    # fade-in and fade-out ramps of neighbouring chunks add up to exactly 1: no normalisation pass
+    ramp = np.arange(1, fade + 1, dtype=np.float64) / (fade + 1)
+    ramp = ramp.astype(np.float32)
     for k, start in enumerate(starts):
         stop = min(n, start + chunk)
 
@@ -138,9 +144,7 @@ def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
             w[-fade:] = ramp[::-1]
         res *= w
         out[:, :, start:stop] += res
-        weight[start:stop] += w
         del res
-    out /= weight
     return out
 
 
