@@ -124,3 +124,15 @@ def test_atomic_path_cleans_up_on_error(tmp_path):
     with atomic_path(target) as tmp:
         tmp.write_bytes(b"done")
     assert target.read_bytes() == b"done"
+
+
+def test_region_spool_round_trip():
+    from mirctl.io.spool import RegionSpool
+
+    rng = np.random.default_rng(5)
+    parts = [rng.standard_normal((4, 2, m)).astype(np.float32) for m in (10, 1, 333)]
+    with RegionSpool() as spool:
+        for p in parts:
+            spool.append(p)
+        back = spool.read_all()
+    assert np.array_equal(back, np.concatenate(parts, axis=-1))

@@ -110,12 +110,15 @@ def apply_clip(wav: np.ndarray, mode: str) -> np.ndarray:
 def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
                   progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Apply ``model`` to (channels, samples) ``x``; inputs longer than ``params.chunk_s``
-    go in chunks that overlap by CHUNK_OVERLAP_S and are cross-faded linearly, so memory
-    stays bounded by the chunk length (plus the output itself) however long the song.
+    go in chunks that overlap by CHUNK_OVERLAP_S and are cross-faded linearly.
 
-    Returns (sources, channels, samples).
+    Finished regions wait in a disk spool (:mod:`mirctl.io.spool`) while later chunks
+    run, so peak memory is the model's working set plus one chunk, not plus the whole
+    song's stems. Returns (sources, channels, samples).
     """
     import numpy as np
+
+    from mirctl.io.spool import RegionSpool, release_free_memory
 
     kwargs = dict(sr=sr, shifts=params.shifts, overlap=params.overlap, segment=params.segment, seed=params.seed)
     n = x.shape[1]
@@ -125,27 +128,30 @@ def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
     fade = int(CHUNK_OVERLAP_S * sr)
     hop = chunk - fade
     starts = list(range(0, n - fade, hop))
-    out = np.zeros((len(model.sources),) + x.shape, dtype=np.float32)
     # fade-in and fade-out ramps of neighbouring chunks add up to exactly 1: no normalisation pass
-    ramp = np.arange(1, fade + 1, dtype=np.float64) / (fade + 1)
-    ramp = ramp.astype(np.float32)
-    for k, start in enumerate(starts):
-        stop = min(n, start + chunk)
+    ramp = (np.arange(1, fade + 1, dtype=np.float64) / (fade + 1)).astype(np.float32)
+    carry = None  # the faded-out tail of the previous chunk, waiting for the next one's fade-in
+    with RegionSpool() as spool:
+        for k, start in enumerate(starts):
+            stop = min(n, start + chunk)
 
-        def sub(f: float, k: int = k) -> None:
-            if progress:
-                progress((k + f) / len(starts))
+            def sub(f: float, k: int = k) -> None:
+                if progress:
+                    progress((k + f) / len(starts))
 
-        res = model(np.ascontiguousarray(x[:, start:stop]), progress=sub, **kwargs)
-        w = np.ones(stop - start, dtype=np.float32)
-        if start > 0:
-            w[:fade] = ramp
-        if stop < n:
-            w[-fade:] = ramp[::-1]
-        res *= w
-        out[:, :, start:stop] += res
-        del res
-    return out
+            res = model(np.ascontiguousarray(x[:, start:stop]), progress=sub, **kwargs)
+            if start > 0:
+                res[..., :fade] *= ramp
+                res[..., :fade] += carry
+            if stop < n:
+                res[..., -fade:] *= ramp[::-1]
+                carry = res[..., -fade:].copy()
+                spool.append(res[..., :-fade])
+            else:
+                spool.append(res)
+            del res
+        release_free_memory()  # the model's working memory goes back before the stems come in
+        return spool.read_all()
 
 
 def _channel_groups(n_channels: int, width: int) -> list[list[int]]:
