@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--long-minutes", type=float, default=10.0)
     ap.add_argument("--skip-long", action="store_true")
+    ap.add_argument("--only", choices=["single", "batch", "long"], help="run one of the three measurements")
     args = ap.parse_args()
     repo, sig = checkpoint(args.model)
     files = [WORK / "audio" / f"song{i}.wav" for i in range(5)]
@@ -74,23 +75,27 @@ def main() -> None:
                       "--overwrite", "-q")
     info = {"model": args.model, "machine": machine()}
 
-    demucs_runs, our_runs = [], []
-    for _ in range(args.runs):  # interleaved, so drift in machine load hits both alike
-        demucs_runs.append(run_measured(demucs + [str(files[0])]))
-        our_runs.append(run_measured(ours + [str(files[0])]))
-    t_demucs, rss_demucs = statistics.median(r[0] for r in demucs_runs), max(r[1] for r in demucs_runs)
-    t_ours, rss_ours = statistics.median(r[0] for r in our_runs), max(r[1] for r in our_runs)
-    emit({"benchmark": "separate_one_30s_file", "demucs_cli_s": round(t_demucs, 2), "mirctl_s": round(t_ours, 2),
-          "ratio": round(t_ours / t_demucs, 3), "goal": "<= 1.0", "runs": args.runs, "stat": "median", "demucs_peak_rss_mb": rss_demucs,
-          "mirctl_peak_rss_mb": rss_ours, **info})
+    if args.only in (None, "single"):
+        demucs_runs, our_runs = [], []
+        for _ in range(args.runs):  # interleaved, so drift in machine load hits both alike
+            demucs_runs.append(run_measured(demucs + [str(files[0])]))
+            our_runs.append(run_measured(ours + [str(files[0])]))
+        t_demucs, rss_demucs = statistics.median(r[0] for r in demucs_runs), max(r[1] for r in demucs_runs)
+        t_ours, rss_ours = statistics.median(r[0] for r in our_runs), max(r[1] for r in our_runs)
+        emit({"benchmark": "separate_one_30s_file", "demucs_cli_s": round(t_demucs, 2), "mirctl_s": round(t_ours, 2),
+              "ratio": round(t_ours / t_demucs, 3), "goal": "<= 1.0", "runs": args.runs, "stat": "median",
+              "demucs_peak_rss_mb": rss_demucs, "mirctl_peak_rss_mb": rss_ours, **info})
 
-    t_five = sum(run_measured(demucs + [str(f)])[0] for f in files)
-    t_batch, rss_batch = run_measured(ours + [str(f) for f in files])
-    emit({"benchmark": "separate_batch_5x30s", "five_demucs_cli_runs_s": round(t_five, 2),
-          "mirctl_one_run_s": round(t_batch, 2), "ratio": round(t_batch / t_five, 3), "goal": "<= 0.7",
-          "mirctl_peak_rss_mb": rss_batch, **info})
+    if args.only in (None, "batch"):
+        t_five = sum(run_measured(demucs + [str(f)])[0] for f in files)
+        t_batch, rss_batch = run_measured(ours + [str(f) for f in files])
+        t_jobs, rss_jobs = run_measured(ours + ["--jobs", "2"] + [str(f) for f in files])
+        emit({"benchmark": "separate_batch_5x30s", "five_demucs_cli_runs_s": round(t_five, 2),
+              "mirctl_one_run_s": round(t_batch, 2), "ratio": round(t_batch / t_five, 3),
+              "mirctl_jobs2_s": round(t_jobs, 2), "ratio_jobs2": round(t_jobs / t_five, 3), "goal": "<= 0.7",
+              "mirctl_peak_rss_mb": rss_batch, "mirctl_jobs2_peak_rss_mb_per_process": rss_jobs, **info})
 
-    if not args.skip_long:
+    if not args.skip_long and args.only in (None, "long"):
         long = WORK / "audio" / f"long{args.long_minutes:g}min.wav"
         song(long, args.long_minutes * 60, 99)
         t_long, rss_long = run_measured(ours + [str(long)])
