@@ -27,11 +27,6 @@ def run_measured(cmd: list[str], env: dict | None = None, cwd: Path | None = Non
     return wall, usage.ru_maxrss // 1024
 
 
-def best_of(n: int, cmd: list[str], **kw) -> tuple[float, int]:
-    runs = [run_measured(cmd, **kw) for _ in range(n)]
-    return min(r[0] for r in runs), max(r[1] for r in runs)
-
-
 def median_of(n: int, cmd: list[str], **kw) -> float:
     return statistics.median(run_measured(cmd, **kw)[0] for _ in range(n))
 

@@ -112,3 +112,15 @@ def test_models_fetch_offline_names_the_way_out():
     res = invoke(["models", "fetch", "htdemucs"])
     assert res.exit_code == 2
     assert "955717e8-8726e21a.th" in res.output and "MIRCTL_OFFLINE" in res.output
+
+
+def test_broken_user_config_is_a_usage_error(sine_wav, tmp_path, monkeypatch):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[separate\nmodel = ")
+    monkeypatch.setenv("MIRCTL_CONFIG", str(cfg))
+    from mirctl.resources import _user_config
+
+    _user_config.cache_clear()
+    res = invoke(["separate", sine_wav, "--model", "hpss"])
+    assert res.exit_code == 2 and "cannot read config file" in res.output and "Traceback" not in res.output
+    _user_config.cache_clear()

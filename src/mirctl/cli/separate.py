@@ -72,15 +72,21 @@ def separate(
     from mirctl.tasks import separation as task
 
     cmd = "separate"
-    fmt_value = setting(cmd, "format", fmt.value if fmt else None)
-    bits_value = setting(cmd, "bits", bits.value if bits else None)
-    params = task.Params(
-        model=setting(cmd, "model", model), model_path=run.model_path,
-        stems=tuple(s.strip() for s in stems.split(",") if s.strip()) if stems else (),
-        two_stems=two_stems, shifts=setting(cmd, "shifts", shifts), overlap=setting(cmd, "overlap", overlap),
-        segment=segment, clip=setting(cmd, "clip", clip.value if clip else None), format=fmt_value, seed=seed,
-        eval_dir=eval_dir, chunk_s=setting(cmd, "chunk", chunk),
-    )
-    guarded(lambda: (check_write_options(fmt_value, bits_value), task.validate(params)))
-    audio = AudioWriteOptions(bits=bits_value, mp3_bitrate=setting(cmd, "mp3_bitrate", mp3_bitrate))
-    execute(task.SPEC, params, inputs, run, AUDIO_EXTENSIONS, template=setting(cmd, "filename"), audio=audio)
+
+    def build() -> tuple:
+        fmt_value = setting(cmd, "format", fmt.value if fmt else None)
+        bits_value = setting(cmd, "bits", bits.value if bits else None)
+        params = task.Params(
+            model=setting(cmd, "model", model), model_path=run.model_path,
+            stems=tuple(s.strip() for s in stems.split(",") if s.strip()) if stems else (),
+            two_stems=two_stems, shifts=setting(cmd, "shifts", shifts), overlap=setting(cmd, "overlap", overlap),
+            segment=segment, clip=setting(cmd, "clip", clip.value if clip else None), format=fmt_value, seed=seed,
+            eval_dir=eval_dir, chunk_s=setting(cmd, "chunk", chunk),
+        )
+        check_write_options(fmt_value, bits_value)
+        task.validate(params)
+        audio = AudioWriteOptions(bits=bits_value, mp3_bitrate=setting(cmd, "mp3_bitrate", mp3_bitrate))
+        return params, audio, setting(cmd, "filename")
+
+    params, audio, template = guarded(build)  # a bad config file or option is a usage error, not a traceback
+    execute(task.SPEC, params, inputs, run, AUDIO_EXTENSIONS, template=template, audio=audio)

@@ -57,14 +57,20 @@ def transcribe(
     from mirctl.tasks.note_decoding import DecodeParams
 
     cmd = "transcribe"
-    params = task.Params(
-        mode=mode.value, model=setting(cmd, "model", model), melody_model=setting(cmd, "melody_model", melody_model),
-        outputs=tuple(o.strip() for o in setting(cmd, "outputs", outputs).split(",") if o.strip()),
-        decode=DecodeParams(onset_threshold=setting(cmd, "onset_threshold", onset_threshold),
-                            frame_threshold=setting(cmd, "frame_threshold", frame_threshold),
-                            min_note_ms=setting(cmd, "min_note_ms", min_note_ms), min_freq=min_freq, max_freq=max_freq,
-                            melodia_trick=not no_melodia_trick),
-        multiple_pitch_bends=multiple_pitch_bends, midi_tempo=setting(cmd, "midi_tempo", midi_tempo), eval_ref=eval_ref,
-    )
-    guarded(lambda: task.validate(params))
-    execute(task.SPEC, params, inputs, run, AUDIO_EXTENSIONS, template=setting(cmd, "filename"))
+
+    def build() -> tuple:
+        params = task.Params(
+            mode=mode.value, model=setting(cmd, "model", model), melody_model=setting(cmd, "melody_model", melody_model),
+            outputs=tuple(o.strip() for o in setting(cmd, "outputs", outputs).split(",") if o.strip()),
+            decode=DecodeParams(onset_threshold=setting(cmd, "onset_threshold", onset_threshold),
+                                frame_threshold=setting(cmd, "frame_threshold", frame_threshold),
+                                min_note_ms=setting(cmd, "min_note_ms", min_note_ms), min_freq=min_freq,
+                                max_freq=max_freq, melodia_trick=not no_melodia_trick),
+            multiple_pitch_bends=multiple_pitch_bends, midi_tempo=setting(cmd, "midi_tempo", midi_tempo),
+            eval_ref=eval_ref,
+        )
+        task.validate(params)
+        return params, setting(cmd, "filename")
+
+    params, template = guarded(build)  # a bad config file or option is a usage error, not a traceback
+    execute(task.SPEC, params, inputs, run, AUDIO_EXTENSIONS, template=template)
