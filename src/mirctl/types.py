@@ -94,7 +94,8 @@ class AudioSource:
 
 @dataclass
 class MidiSource:
-    """A parsed MIDI input (``pretty_midi.PrettyMIDI``) plus its raw ``mido`` file."""
+    """A parsed MIDI input (``pretty_midi.PrettyMIDI``) plus its raw ``mido.MidiFile``."""
 
     path: object
     midi: object
+    raw: object = None

@@ -27,5 +27,13 @@ def read_midi(path: Path) -> pretty_midi.PrettyMIDI:
         raise InputError(f"{path} is not a readable MIDI file ({reason})") from None
 
 
+def read_midi_file(path: Path) -> tuple[pretty_midi.PrettyMIDI, object]:
+    """The parsed notes (pretty_midi) and the raw file (mido: type, tracks, ticks per beat)."""
+    import mido
+
+    pm = read_midi(path)
+    return pm, mido.MidiFile(str(path))
+
+
 def write_midi(path: Path, midi: pretty_midi.PrettyMIDI) -> None:
     midi.write(str(path))

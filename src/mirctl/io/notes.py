@@ -28,16 +28,20 @@ def notes_to_csv(notes: Sequence[Note]) -> str:
     return buf.getvalue()
 
 
+def notes_from_midi(pm: object) -> list[Note]:
+    """Non-drum notes of a ``pretty_midi.PrettyMIDI``, sorted by onset then pitch."""
+    notes = [Note(n.start, n.end, n.pitch, n.velocity) for inst in pm.instruments if not inst.is_drum
+             for n in inst.notes]
+    return sorted(notes, key=lambda n: (n.start_s, n.pitch))
+
+
 def read_notes(path: Path) -> list[Note]:
     """Notes from a MIDI file (all non-drum instruments) or a note CSV, sorted by onset."""
     path = Path(path)
     if path.suffix.lower() in (".mid", ".midi"):
         from mirctl.io.midi import read_midi
 
-        pm = read_midi(path)
-        notes = [Note(n.start, n.end, n.pitch, n.velocity) for inst in pm.instruments if not inst.is_drum
-                 for n in inst.notes]
-        return sorted(notes, key=lambda n: (n.start_s, n.pitch))
+        return notes_from_midi(read_midi(path))
     if not path.exists():
         raise InputError(f"{path} does not exist")
     notes = []

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from mirctl.io.audio import probe_audio, read_audio
-from mirctl.io.midi import MIDI_EXTENSIONS, read_midi
+from mirctl.io.midi import MIDI_EXTENSIONS, read_midi_file
 from mirctl.types import AudioSource, MidiSource
 
 
 def read_source(kind: str, path: Path) -> AudioSource | MidiSource:
     if kind == "midi" or (kind == "media" and path.suffix.lower() in MIDI_EXTENSIONS):
-        return MidiSource(path, read_midi(path))
+        midi, raw = read_midi_file(path)
+        return MidiSource(path, midi, raw)
     info = probe_audio(path)
     wav, sr = read_audio(path)
     return AudioSource(path, wav, sr, info.format, info.subtype)

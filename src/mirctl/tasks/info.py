@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from mirctl.pipeline.spec import OutputSlot, TaskSpec
-from mirctl.types import AudioSource, ImageOut, MidiSource, Note, TaskResult
+from mirctl.types import AudioSource, ImageOut, MidiSource, TaskResult
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,8 @@ def describe_audio(src: AudioSource) -> dict[str, Any]:
 
 
 def describe_midi(src: MidiSource) -> dict[str, Any]:
-    import mido
-
-    pm = src.midi
-    tempo_times, tempi = pm.get_tempo_changes()
-    raw = mido.MidiFile(str(src.path))
+    pm, raw = src.midi, src.raw
+    _, tempi = pm.get_tempo_changes()
     instruments = [
         {"name": inst.name, "program": inst.program, "is_drum": inst.is_drum, "notes": len(inst.notes)}
         for inst in pm.instruments
@@ -65,19 +62,15 @@ def describe_midi(src: MidiSource) -> dict[str, Any]:
     }
 
 
-def midi_notes(pm: Any) -> list[Note]:
-    return sorted((Note(n.start, n.end, n.pitch, n.velocity) for inst in pm.instruments
-                   if not inst.is_drum for n in inst.notes), key=lambda n: (n.start_s, n.pitch))
-
-
 def info(source: AudioSource | MidiSource, params: Params) -> TaskResult:
     """Describe one input; with ``params.plot`` also a waveform or piano-roll picture."""
     from mirctl import viz
+    from mirctl.io.notes import notes_from_midi
 
     name = getattr(source.path, "name", str(source.path))
     if isinstance(source, MidiSource):
         data = describe_midi(source)
-        picture = partial(viz.render_pianoroll, notes=midi_notes(source.midi), title=name)
+        picture = partial(viz.render_pianoroll, notes=notes_from_midi(source.midi), title=name)
     else:
         data = describe_audio(source)
         picture = partial(viz.render_waveform, wav=source.wav, sr=source.sr, title=name)

@@ -232,13 +232,12 @@ def transcribe(source: AudioSource, model: Any, params: Params,
             progress(0.7)
         notes = notes_from_posteriorgrams(out, params.decode)
         arrays = {**out, "frame_times_s": frame_times(out["note"].shape[0])}
-        csv_text = notes_to_csv(sorted(notes, key=lambda n: (n.start_s, n.pitch)))
     else:
         track = model(mono, SR)
         notes = f0_to_notes(track["time_s"], track["f0_hz"], track["voiced"])
         arrays = dict(track)
-        csv_text = f0_csv(track)
     ordered = sorted(notes, key=lambda n: (n.start_s, n.pitch))
+    csv_text = notes_to_csv(ordered) if params.mode == "notes" else f0_csv(track)
     builders = {
         "midi": lambda: MidiOut(notes_to_midi(notes, params.midi_tempo, params.multiple_pitch_bends)),
         "csv": lambda: TextOut(csv_text),
