@@ -9,8 +9,6 @@ array once the model is done and its memory is freed.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import tempfile
 
 import numpy as np
@@ -53,17 +51,3 @@ class RegionSpool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def release_free_memory() -> None:
-    """Ask glibc to hand freed heap pages back to the OS (no-op elsewhere)."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    try:
-        libc = ctypes.CDLL(name)
-        trim = getattr(libc, "malloc_trim", None)
-        if trim is not None:
-            trim(0)
-    except OSError:
-        pass

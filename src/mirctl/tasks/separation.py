@@ -118,7 +118,8 @@ def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
     """
     import numpy as np
 
-    from mirctl.io.spool import RegionSpool, release_free_memory
+    from mirctl.heap import release_free_memory
+    from mirctl.io.spool import RegionSpool
 
     kwargs = dict(sr=sr, shifts=params.shifts, overlap=params.overlap, segment=params.segment, seed=params.seed)
     n = x.shape[1]
