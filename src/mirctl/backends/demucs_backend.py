@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from mirctl.backends._lazy import require, resolve_device, set_torch_threads
 from mirctl.errors import ModelError
-from mirctl.heap import keep_freed_memory
+from mirctl.heap import tune_for_inference
 from mirctl.models import checkpoint
 
 if TYPE_CHECKING:
@@ -40,13 +40,12 @@ class DemucsSeparator:
     """Stem-model protocol: ``sample_rate``, ``channels``, ``sources`` and ``__call__``."""
 
     def __init__(self, card: ModelCard, paths: dict[str, Path], ctx: RunContext) -> None:
+        tune_for_inference()  # before torch's first large tensor; see mirctl.heap
         self._torch = require("torch", extra="separate")
         states = require("demucs.states", extra="separate")
         self._apply = require("demucs.apply", extra="separate")
         set_torch_threads(ctx.threads)
         self.device = resolve_device(ctx.device)
-        if self.device == "cpu":
-            keep_freed_memory()  # see mirctl.heap: segments reuse memory instead of faulting it in
         allow = card.allow_classes or DEMUCS_CLASSES
         by_sig = {name.split("-")[0]: path for name, path in paths.items()}
         sigs = card.options.get("models") or list(by_sig)
