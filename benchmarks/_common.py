@@ -49,4 +49,6 @@ def emit(record: dict) -> None:
 
 
 def mirctl_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mirctl", *args]
+    """The ``mirctl`` console script users type (``python -m mirctl`` where it is not installed)."""
+    script = Path(sys.executable).with_name("mirctl")
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "mirctl", *args]

@@ -25,9 +25,9 @@ print(mode, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 HEAP_PROBE = """
-import ctypes, ctypes.util
+import ctypes, ctypes.util, sys
 import numpy as np
-from mirctl.heap import tune_for_inference, release_free_memory
+from mirctl.heap import lean, release_free_memory, tune_for_inference
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
@@ -35,13 +35,21 @@ class MallInfo2(ctypes.Structure):
 
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.mallinfo2.restype = MallInfo2
+
+def probe():
+    block = np.ones(128 * 2**20 // 8)  # 128 MiB: above the largest mmap threshold glibc adapts to (32 MiB)
+    mmapped = libc.mallinfo2().hblkhd >> 20
+    del block
+    kept = libc.mallinfo2().fordblks >> 20  # free MiB still held by the heap
+    return f"{mmapped},{kept}"
+
 mode = tune_for_inference()
-block = np.ones(128 * 2**20 // 8)  # 128 MiB: above the largest mmap threshold glibc adapts to (32 MiB)
-mmapped = libc.mallinfo2().hblkhd
-del block
-kept = libc.mallinfo2().fordblks  # free bytes still held by the heap
+before = probe()
+with lean():
+    inside = probe()
+after = probe()
 release_free_memory()
-print(mode, mmapped >> 20, kept >> 20)
+print(mode, before, inside, after)
 """
 
 
@@ -61,26 +69,43 @@ def thp_available() -> bool:
     return path.exists() and "[never]" not in path.read_text()
 
 
+def mib(pair: str) -> tuple[int, int]:
+    mmapped, kept = pair.split(",")
+    return int(mmapped), int(kept)
+
+
 @pytest.mark.skipif(not thp_available(), reason="transparent huge pages are disabled on this machine")
-def test_default_mode_faults_large_tensors_in_as_huge_pages():
-    mode, faults = run_probe(TORCH_PROBE, None)
-    assert mode == "hugepages"
-    assert int(faults) < 3 * 65536 // 8  # 4 KiB pages would be 3 x 65536 faults; 2 MiB pages ~400
+@pytest.mark.parametrize("mode", [None, "lean"])
+def test_large_tensors_fault_in_as_huge_pages(mode):
+    chosen, faults = run_probe(TORCH_PROBE, mode)
+    assert chosen == (mode or "auto")
+    assert int(faults) < 3 * 65536 // 8  # 4 KiB pages would be 3 x 65536 faults
 
 
 def test_system_mode_leaves_torch_and_glibc_alone():
-    mode, faults = run_probe(TORCH_PROBE, "system")
-    assert mode == "system"
+    chosen, faults = run_probe(TORCH_PROBE, "system")
+    assert chosen == "system"
     assert int(faults) > 3 * 65536 * 0.9  # every tensor faulted in page by page
-    mode, mmapped_mb, kept_mb = run_probe(HEAP_PROBE, "system")
-    assert int(mmapped_mb) >= 128 and int(kept_mb) < 128  # glibc's default: big blocks are private mmaps
+    chosen, *phases = run_probe(HEAP_PROBE, "system")
+    for mmapped, kept in map(mib, phases):
+        assert mmapped >= 128 and kept < 128  # glibc's default: big blocks are private mmaps
 
 
-def test_keep_mode_serves_large_blocks_from_the_heap_and_keeps_them():
-    mode, mmapped_mb, kept_mb = run_probe(HEAP_PROBE, "keep")
-    assert mode == "keep"
-    assert int(mmapped_mb) < 128  # the 128 MiB block was not a private mmap...
-    assert int(kept_mb) >= 128  # ...and once freed it waits in the heap for the next segment
+def test_auto_mode_reuses_heap_memory_except_inside_lean():
+    chosen, before, inside, after = run_probe(HEAP_PROBE, None)
+    assert chosen == "auto"
+    for mmapped, kept in (mib(before), mib(after)):
+        assert mmapped < 128  # the 128 MiB block was not a private mmap...
+        assert kept >= 128  # ...and once freed it waits in the heap for the next segment
+    mmapped, kept = mib(inside)
+    assert mmapped >= 128 and kept < 128  # lean: mmapped, and unmapped on free
+
+
+def test_lean_mode_never_keeps_freed_memory():
+    chosen, *phases = run_probe(HEAP_PROBE, "lean")
+    assert chosen == "lean"
+    for mmapped, kept in map(mib, phases):
+        assert mmapped >= 128 and kept < 128
 
 
 def test_unknown_mode_is_a_usage_error_naming_the_choices(monkeypatch):
@@ -88,7 +113,7 @@ def test_unknown_mode_is_a_usage_error_naming_the_choices(monkeypatch):
     from mirctl.errors import UsageError
 
     monkeypatch.setenv("MIRCTL_MALLOC", "turbo")
-    with pytest.raises(UsageError, match="hugepages, keep, system"):
+    with pytest.raises(UsageError, match="auto, lean, system"):
         heap.mode()
     monkeypatch.setenv("MIRCTL_MALLOC", "")
-    assert heap.mode() == "hugepages"
+    assert heap.mode() == "auto"

@@ -118,7 +118,7 @@ def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
     """
     import numpy as np
 
-    from mirctl.heap import release_free_memory
+    from mirctl.heap import lean, release_free_memory
     from mirctl.io.spool import RegionSpool
 
     kwargs = dict(sr=sr, shifts=params.shifts, overlap=params.overlap, segment=params.segment, seed=params.seed)
@@ -132,7 +132,7 @@ def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
     # fade-in and fade-out ramps of neighbouring chunks add up to exactly 1: no normalisation pass
     ramp = (np.arange(1, fade + 1, dtype=np.float64) / (fade + 1)).astype(np.float32)
     carry = None  # the faded-out tail of the previous chunk, waiting for the next one's fade-in
-    with RegionSpool() as spool:
+    with lean(), RegionSpool() as spool:  # a long song: bounded memory before speed
         for k, start in enumerate(starts):
             stop = min(n, start + chunk)
 
