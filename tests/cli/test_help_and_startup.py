@@ -9,7 +9,7 @@ import sys
 import pytest
 
 HEAVY = ["torch", "tensorflow", "demucs", "basic_pitch", "librosa", "miditok", "onnxruntime", "numpy",
-         "scipy", "matplotlib", "pretty_midi", "soundfile"]
+         "scipy", "matplotlib", "pretty_midi", "soundfile", "pydantic"]
 
 PROBE = """
 import sys, json
