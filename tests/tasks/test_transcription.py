@@ -239,15 +239,16 @@ def test_crepe_agrees_with_pyin_on_real_singing():
     assert np.mean(cents <= 50) >= 0.9
 
 
-def test_transcription_never_imports_tensorflow_or_pydantic(tmp_path):
+def test_quiet_transcription_imports_no_tensorflow_pydantic_or_rich(tmp_path):
     """tensorflow costs seconds at start-up; pydantic (typer >= 0.29 validates options
-    with it) 0.15 s on every command."""
+    with it) 0.15 s on every command; rich is only needed once something is printed."""
     path = write_wav(tmp_path / "a.wav", tone(440, 1.0))
     code = ("import sys; from mirctl.cli.app import app\n"
             f"sys.argv=['mirctl','transcribe',{str(path)!r},'-o',{str(tmp_path / 'o')!r},'-q']\n"
             "try:\n    app()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
             "print('TF' if any(m.split('.')[0] in ('tensorflow','keras','basic_pitch') for m in sys.modules) else 'CLEAN')\n"
-            "print('PYDANTIC' if 'pydantic' in sys.modules else 'CLEAN')")
+            "print('PYDANTIC' if 'pydantic' in sys.modules else 'CLEAN')\n"
+            "print('RICH' if 'rich' in sys.modules else 'CLEAN')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.stdout.split()[-2:] == ["CLEAN", "CLEAN"], out.stdout + out.stderr
+    assert out.stdout.split()[-3:] == ["CLEAN", "CLEAN", "CLEAN"], out.stdout + out.stderr
     assert (tmp_path / "o" / "a.mid").is_file()

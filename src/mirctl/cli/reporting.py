@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from rich.console import Console
-from rich.markup import escape
+if TYPE_CHECKING:
+    from rich.console import Console
 
 STATUS_STYLE = {"ok": "green", "skipped": "yellow", "failed": "red"}
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def print_error(message: str, hint: str | None = None, console: Console | None = None) -> None:
@@ -34,16 +42,22 @@ class CliReporter:
                  console: Console | None = None, stdout: Any = None) -> None:
         self.json_out, self.quiet, self.verbose = json_out, quiet, verbose
         self.describe = describe
-        self.console = console or stderr_console()
+        self._console = console  # made on first use: a quiet run that succeeds never imports rich
         self.stdout = stdout or sys.stdout
         self.progress = None
         self.total = self.done = 0
         self._overall = self._current = None
 
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            self._console = stderr_console()
+        return self._console
+
     # Reporter protocol -----------------------------------------------------------
     def start(self, command: str, total: int, todo: int) -> None:
         self.total = total
-        if self.console.is_terminal and not self.quiet and todo:
+        if not self.quiet and todo and self.console.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

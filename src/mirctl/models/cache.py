@@ -14,7 +14,6 @@ import hashlib
 import importlib.util
 import os
 import shutil
-import urllib.request
 from functools import lru_cache
 from pathlib import Path
 
@@ -99,6 +98,8 @@ def locate(card: ModelCard, spec: ModelFile, model_path: Path | None = None) -> 
 
 def download(spec: ModelFile, dest: Path) -> Path:
     """Fetch ``spec.url`` into ``dest`` atomically; checksum verified before the rename."""
+    import urllib.request  # only here: it pulls in http.client, email and ssl
+
     assert spec.url
     with atomic_path(dest) as tmp:
         with urllib.request.urlopen(spec.url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(tmp, "wb") as out:
