@@ -168,11 +168,19 @@ def decode_notes(frames: np.ndarray, onsets: np.ndarray, p: DecodeParams) -> lis
 
 
 def _melodia(frames: np.ndarray, energy: np.ndarray, thr: float, tol: int, min_len: int) -> list[tuple[int, int, int, float]]:
+    """Greedy notes from the strongest remaining frame outwards. Each step takes the first
+    maximum in row-major order, as a whole-matrix argmax would, but through a cache of
+    per-frame maxima that is refreshed only on the frames a step cleared."""
     n_frames = energy.shape[0]
-    found = []
-    while energy.size and np.max(energy) > thr:
-        t_mid, f = np.unravel_index(int(np.argmax(energy)), energy.shape)
-        t_mid, f = int(t_mid), int(f)
+    found: list[tuple[int, int, int, float]] = []
+    if not energy.size:
+        return found
+    row_max = energy.max(axis=1)
+    while True:
+        t_mid = int(np.argmax(row_max))
+        if not row_max[t_mid] > thr:
+            break
+        f = int(np.argmax(energy[t_mid]))
         energy[t_mid, f] = 0
         lo, hi = max(f - 1, 0), min(f + 2, N_PITCHES)
 
@@ -181,15 +189,16 @@ def _melodia(frames: np.ndarray, energy: np.ndarray, thr: float, tol: int, min_l
             k = k + 1 if energy[i, f] < thr else 0
             energy[i, lo:hi] = 0
             i += 1
-        t_end = i - 1 - k
+        t_end, cleared_to = i - 1 - k, i
 
         i, k = t_mid - 1, 0  # and backwards
         while i > 0 and k < tol:
             k = k + 1 if energy[i, f] < thr else 0
             energy[i, lo:hi] = 0
             i -= 1
-        t_start = i + 1 + k
+        t_start, cleared_from = i + 1 + k, min(i + 1, t_mid)
 
+        row_max[cleared_from:cleared_to] = energy[cleared_from:cleared_to].max(axis=1)
         if t_end - t_start <= min_len:
             continue
         found.append((t_start, t_end, f + MIDI_OFFSET, float(np.mean(frames[t_start:t_end, f]))))
