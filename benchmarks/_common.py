@@ -48,6 +48,14 @@ def emit(record: dict) -> None:
     print(json.dumps(record), flush=True)
 
 
+def compile_sources() -> None:
+    """Byte-compile mirctl's sources as ``pip install`` would: an editable checkout has no
+    .pyc files, and with PYTHONDONTWRITEBYTECODE set every run would compile them again."""
+    import compileall
+
+    compileall.compile_dir(str(REPO / "src" / "mirctl"), quiet=1)
+
+
 def mirctl_cmd(*args: str) -> list[str]:
     """The ``mirctl`` console script users type (``python -m mirctl`` where it is not installed)."""
     script = Path(sys.executable).with_name("mirctl")

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from _common import WORK, emit, machine, mirctl_cmd, run_measured
+from _common import WORK, compile_sources, emit, machine, mirctl_cmd, run_measured
 
 SR = 44100
 
@@ -65,6 +65,7 @@ def main() -> None:
     ap.add_argument("--skip-long", action="store_true")
     ap.add_argument("--only", choices=["single", "batch", "long"], help="run one of the three measurements")
     args = ap.parse_args()
+    compile_sources()
     repo, sig = checkpoint(args.model)
     files = [WORK / "audio" / f"song{i}.wav" for i in range(5)]
     for i, f in enumerate(files):

@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _common import emit, machine, median_of, mirctl_cmd
+from _common import compile_sources, emit, machine, median_of, mirctl_cmd
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
+    compile_sources()
     floor = median_of(args.runs, [sys.executable, "-c", "import typer, rich"])
     results = {"benchmark": "startup", "floor_import_typer_rich_s": round(floor, 3)}
     for argv in (["--help"], ["separate", "--help"], ["transcribe", "--help"]):
