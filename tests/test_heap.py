@@ -117,3 +117,14 @@ def test_unknown_mode_is_a_usage_error_naming_the_choices(monkeypatch):
         heap.mode()
     monkeypatch.setenv("MIRCTL_MALLOC", "")
     assert heap.mode() == "auto"
+
+
+def test_lean_is_a_no_op_where_reuse_was_never_turned_on(monkeypatch):
+    from mirctl import heap
+
+    calls = []
+    monkeypatch.setattr(heap, "_set", lambda settings: calls.append(settings) or True)
+    monkeypatch.setattr(heap, "_reusing", False)
+    with heap.lean():
+        pass
+    assert calls == []  # hpss/repet (no tune_for_inference) keep glibc's settings

@@ -42,6 +42,7 @@ MiB = 1 << 20
 REUSE = {M_MMAP_THRESHOLD: 1024 * MiB, M_TRIM_THRESHOLD: 2047 * MiB}
 # lean: where glibc's dynamic thresholds settle after large frees
 LEAN = {M_MMAP_THRESHOLD: 32 * MiB, M_TRIM_THRESHOLD: 64 * MiB}
+_reusing = False  # REUSE is in effect in this process (set by tune_for_inference)
 
 
 @lru_cache(maxsize=1)
@@ -77,19 +78,21 @@ def tune_for_inference() -> str:
 
     Returns the mode in effect. An explicit ``THP_MEM_ALLOC_ENABLE`` from the user wins.
     """
+    global _reusing
     chosen = mode()
     if chosen != "system":
         os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     if chosen == "auto":
-        _set(REUSE)
+        _reusing = _set(REUSE)
     return chosen
 
 
 @contextmanager
 def lean() -> Iterator[None]:
     """Inside the block freed memory goes back to the OS as it is freed (for long inputs,
-    where the peak matters more than the faults); ``auto`` mode's reuse resumes after."""
-    if mode() != "auto" or not _set(LEAN):
+    where the peak matters more than the faults); ``auto`` mode's reuse resumes after.
+    A no-op unless :func:`tune_for_inference` turned reuse on (weight-free models never do)."""
+    if not _reusing or not _set(LEAN):
         yield
         return
     release_free_memory()  # what the reuse phase kept
