@@ -94,8 +94,8 @@ class AudioSource:
 
 @dataclass
 class MidiSource:
-    """A parsed MIDI input (``pretty_midi.PrettyMIDI``) plus its raw ``mido.MidiFile``."""
+    """A parsed MIDI input (``pretty_midi.PrettyMIDI``) plus its header (:class:`mirctl.io.midi.MidiHeader`)."""
 
     path: object
     midi: object
-    raw: object = None
+    header: object = None

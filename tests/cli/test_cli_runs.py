@@ -30,6 +30,7 @@ def test_info_json_schema(sine_wav, midi_file):
     assert abs(audio["duration_s"] - 1.0) < 1e-6
     assert abs(audio["peak_dbfs"] - 20 * __import__("math").log10(0.5)) < 0.01
     assert midi["notes"] == 4 and midi["tempo_bpm"] == 100.0 and midi["instruments"][0]["name"] == "piano"
+    assert (midi["midi_type"], midi["tracks"], midi["ticks_per_beat"]) == (1, 2, 220)  # pretty_midi's layout
     assert abs(midi["duration_s"] - 1.9) < 0.003  # one MIDI tick at 220 ticks/beat, 100 BPM
     for rec in lines:
         assert rec["status"] == "ok" and rec["command"] == "info" and rec["error"] is None

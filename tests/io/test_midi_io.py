@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mirctl.errors import InputError
-from mirctl.io.midi import read_midi
+from mirctl.io.midi import read_midi, read_midi_file
 from mirctl.io.notes import notes_to_csv, read_notes
 from mirctl.types import Note
 
@@ -14,6 +14,22 @@ def test_read_midi_and_notes(midi_file):
     notes = read_notes(midi_file)
     assert [n.pitch for n in notes] == [60, 64, 67, 72]
     assert abs(notes[1].start_s - 0.5) < 0.003
+
+
+@pytest.mark.parametrize("midi_type, tracks, resolution", [(0, 1, 96), (1, 3, 480)])
+def test_header_is_what_mido_reads(tmp_path, midi_type, tracks, resolution):
+    import mido
+
+    path = tmp_path / "h.mid"
+    out = mido.MidiFile(type=midi_type, ticks_per_beat=resolution)
+    for i in range(tracks):
+        track = mido.MidiTrack([mido.Message("note_on", note=60 + i, velocity=80, time=0),
+                                mido.Message("note_off", note=60 + i, velocity=0, time=resolution)])
+        out.tracks.append(track)
+    out.save(str(path))
+    _, header = read_midi_file(path)
+    raw = mido.MidiFile(str(path))
+    assert header == (raw.type, len(raw.tracks), raw.ticks_per_beat) == (midi_type, tracks, resolution)
 
 
 def test_bad_midi_is_input_error(tmp_path):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from mirctl.errors import InputError
 
@@ -27,12 +28,22 @@ def read_midi(path: Path) -> pretty_midi.PrettyMIDI:
         raise InputError(f"{path} is not a readable MIDI file ({reason})") from None
 
 
-def read_midi_file(path: Path) -> tuple[pretty_midi.PrettyMIDI, object]:
-    """The parsed notes (pretty_midi) and the raw file (mido: type, tracks, ticks per beat)."""
-    import mido
+class MidiHeader(NamedTuple):
+    """The ``MThd`` chunk: file type (0, 1, 2), number of tracks, ticks per beat."""
 
+    type: int
+    tracks: int
+    ticks_per_beat: int
+
+
+def read_midi_file(path: Path) -> tuple[pretty_midi.PrettyMIDI, MidiHeader]:
+    """The parsed notes (pretty_midi) and the file header, read from its first 14 bytes
+    as mido reads them (the file is parsed once, by pretty_midi, which validates it)."""
     pm = read_midi(path)
-    return pm, mido.MidiFile(str(path))
+    with open(path, "rb") as fh:
+        _, size = struct.unpack(">4sL", fh.read(8))
+        header = MidiHeader(*struct.unpack(">hhh", fh.read(size)[:6]))
+    return pm, header
 
 
 def write_midi(path: Path, midi: pretty_midi.PrettyMIDI) -> None:

@@ -11,8 +11,8 @@ from mirctl.types import AudioSource, MidiSource
 
 def read_source(kind: str, path: Path) -> AudioSource | MidiSource:
     if kind == "midi" or (kind == "media" and path.suffix.lower() in MIDI_EXTENSIONS):
-        midi, raw = read_midi_file(path)
-        return MidiSource(path, midi, raw)
+        midi, header = read_midi_file(path)
+        return MidiSource(path, midi, header)
     info = probe_audio(path)
     wav, sr = read_audio(path)
     return AudioSource(path, wav, sr, info.format, info.subtype)

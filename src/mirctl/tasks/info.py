@@ -40,7 +40,7 @@ def describe_audio(src: AudioSource) -> dict[str, Any]:
 
 
 def describe_midi(src: MidiSource) -> dict[str, Any]:
-    pm, raw = src.midi, src.raw
+    pm, header = src.midi, src.header
     _, tempi = pm.get_tempo_changes()
     instruments = [
         {"name": inst.name, "program": inst.program, "is_drum": inst.is_drum, "notes": len(inst.notes)}
@@ -49,9 +49,9 @@ def describe_midi(src: MidiSource) -> dict[str, Any]:
     pitches = [n.pitch for inst in pm.instruments for n in inst.notes]
     return {
         "type": "midi",
-        "midi_type": raw.type,
-        "tracks": len(raw.tracks),
-        "ticks_per_beat": raw.ticks_per_beat,
+        "midi_type": header.type,
+        "tracks": header.tracks,
+        "ticks_per_beat": header.ticks_per_beat,
         "instruments": instruments,
         "notes": len(pitches),
         "pitch_range": [min(pitches), max(pitches)] if pitches else None,
