@@ -68,10 +68,9 @@ def _segment_energies(x: np.ndarray, h: np.ndarray, step: int) -> np.ndarray:
     for start in range(0, n, block):
         seg = x[start:start + block].astype(np.float32, copy=False)
         y = np.fft.irfft(np.fft.rfft(seg, n_fft) * H, n_fft)[: seg.size + h.size - 1]
-        y[: tail.size] += tail[: y.size] if tail.size <= y.size else tail[: y.size]
-        m = min(seg.size, n - start)
-        filtered[start:start + m] = y[:m]
-        tail = np.concatenate([y[m:], np.zeros(max(0, h.size - 1 - (y.size - m)))])[: h.size - 1]
+        y[: tail.size] += tail  # the previous block's overhang (y is never shorter than it)
+        filtered[start:start + seg.size] = y[: seg.size]
+        tail = y[seg.size:]  # exactly h.size - 1 samples
     usable = (n // step) * step
     segs = filtered[:usable].reshape(-1, step)
     return np.square(segs).sum(axis=1, dtype=np.float64)
