@@ -64,10 +64,9 @@ def decode(activation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(frames, 360) activations -> (f0_hz, confidence): weighted mean of the 9 bins around the peak."""
     import numpy as np
 
-    peak = activation.argmax(axis=1)
-    idx = np.clip(peak[:, None] + np.arange(-4, 5)[None, :], 0, N_BINS - 1)
-    inside = (peak[:, None] + np.arange(-4, 5)[None, :] >= 0) & (peak[:, None] + np.arange(-4, 5)[None, :] < N_BINS)
-    weights = np.take_along_axis(activation, idx, axis=1) * inside
+    around = activation.argmax(axis=1)[:, None] + np.arange(-4, 5)[None, :]
+    idx = np.clip(around, 0, N_BINS - 1)
+    weights = np.take_along_axis(activation, idx, axis=1) * ((around >= 0) & (around < N_BINS))
     cents = CENTS_OFFSET + CENTS_PER_BIN * idx
     f0_cents = (weights * cents).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)
     return 10.0 * 2 ** (f0_cents / 1200.0), activation.max(axis=1)
