@@ -222,7 +222,6 @@ def transcribe(source: AudioSource, model: Any, params: Params,
     """Transcribe one input; returns artifacts for ``params.outputs`` and note statistics."""
     from mirctl import viz
     from mirctl.io.notes import notes_to_csv
-
     from mirctl.tasks.note_decoding import SR, frame_times
 
     mono = model_input(source.wav, source.sr)
@@ -237,10 +236,9 @@ def transcribe(source: AudioSource, model: Any, params: Params,
         notes = f0_to_notes(track["time_s"], track["f0_hz"], track["voiced"])
         arrays = dict(track)
     ordered = sorted(notes, key=lambda n: (n.start_s, n.pitch))
-    csv_text = notes_to_csv(ordered) if params.mode == "notes" else f0_csv(track)
-    builders = {
+    builders = {  # only the requested outputs are built
         "midi": lambda: MidiOut(notes_to_midi(notes, params.midi_tempo, params.multiple_pitch_bends)),
-        "csv": lambda: TextOut(csv_text),
+        "csv": lambda: TextOut(notes_to_csv(ordered) if params.mode == "notes" else f0_csv(track)),
         "npz": lambda: ArraysOut(arrays),
         "sonify": lambda: AudioOut(synthesize(ordered, params.sonify_sr, source.wav.shape[1] / source.sr),
                                    params.sonify_sr),
