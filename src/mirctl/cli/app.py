@@ -4,7 +4,9 @@ so ``mirctl --help`` stays fast; each command imports its task when it runs.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+import os
+import sys
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -47,4 +49,39 @@ app.add_typer(models_cmd.app, name="models")
 
 
 def main() -> None:
-    app()
+    """The ``mirctl`` console script: run the app, then leave without tearing the interpreter down."""
+    try:
+        app()
+    except SystemExit as done:
+        leave(done.code)
+    leave(0)
+
+
+def leave(code: Any) -> None:
+    """Exit with ``code`` the way ``sys.exit`` would, minus the interpreter's teardown.
+
+    Once a command has finished, its outputs are renamed into place and its reports are
+    written; what is left for a normal exit is freeing every module and object and running
+    the native libraries' destructors (onnxruntime, torch), which takes 0.05-0.1 s per
+    run. So: run the atexit handlers, flush stdout and stderr, and ``os._exit``. Threads
+    still running, or ``MIRCTL_FAST_EXIT=0``, get the ordinary ``sys.exit``.
+    """
+    threading = sys.modules.get("threading")
+    if os.environ.get("MIRCTL_FAST_EXIT", "1") == "0" or (threading and threading.active_count() > 1):
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message") prints the message and exits 1
+        print(code, file=sys.stderr)
+        status = 1
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (mirctl ... | head) or a closed stream
+            pass
+    os._exit(status)
