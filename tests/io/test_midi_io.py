@@ -53,3 +53,59 @@ def test_reads_basic_pitch_style_csv(tmp_path):
     path = tmp_path / "bp.csv"
     path.write_text("start_time_s,end_time_s,pitch_midi,velocity\n1.5,2.0,62,90\n0.25,0.75,60,70\n")
     assert [(n.start_s, n.pitch, n.velocity) for n in read_notes(path)] == [(0.25, 60, 70), (1.5, 62, 90)]
+
+
+def _pretty_midi_bytes(score, tmp_path):
+    """What pretty_midi writes for the same content."""
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(initial_tempo=score.tempo_bpm)
+    for track in score.tracks:
+        inst = pretty_midi.Instrument(program=track.program)
+        inst.notes = [pretty_midi.Note(velocity=v, pitch=p, start=s, end=e) for s, e, p, v in track.notes]
+        inst.pitch_bends = [pretty_midi.PitchBend(v, t) for t, v in track.bends]
+        pm.instruments.append(inst)
+    path = tmp_path / "pm.mid"
+    pm.write(str(path))
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_midi_score_bytes_equal_pretty_midi(tmp_path, seed):
+    import numpy as np
+
+    from mirctl.io.midi import MidiScore, MidiTrack, write_midi
+
+    rng = np.random.default_rng(seed)
+    tempo = [120.0, 97.3, 4.0, 300.0, 60.0, 133.33][seed]
+    tracks = []
+    for _ in range(int(rng.integers(0, 18))):  # more than 15 tracks wraps the channels
+        track = MidiTrack(program=int(rng.integers(0, 128)))
+        for _ in range(int(rng.integers(0, 40))):
+            start = float(rng.choice([0.0, rng.uniform(0, 20), round(rng.uniform(0, 20), 1)]))
+            end = start + float(rng.choice([0.0, rng.uniform(0.01, 3), 0.5]))
+            track.notes.append((start, end, int(rng.integers(0, 128)), int(rng.integers(1, 128))))
+        if rng.random() < 0.5 and track.notes:  # repeated pitches at shared ticks: note-off ordering
+            s, e, p, v = track.notes[0]
+            track.notes += [(e, e + 0.25, p, v), (s, e, p, 127)]
+        for _ in range(int(rng.integers(0, 30))):
+            track.bends.append((float(rng.uniform(0, 20)), int(rng.integers(-8192, 8192))))
+        tracks.append(track)
+    score = MidiScore(tempo, tracks)
+    ours = tmp_path / "ours.mid"
+    write_midi(ours, score)
+    assert ours.read_bytes() == _pretty_midi_bytes(score, tmp_path)
+
+
+def test_midi_score_reads_back(tmp_path):
+    from mirctl.io.midi import MidiScore, MidiTrack, write_midi
+
+    path = tmp_path / "s.mid"
+    write_midi(path, MidiScore(90.0, [MidiTrack(4, [(0.5, 1.0, 60, 100), (0.75, 2.0, 64, 70)], [(0.5, -4096)])]))
+    pm, header = read_midi_file(path)
+    assert header == (1, 2, 220)
+    notes = pm.instruments[0].notes
+    assert [(n.pitch, n.velocity) for n in notes] == [(60, 100), (64, 70)]
+    assert abs(notes[1].end - 2.0) < 1e-2 and pm.instruments[0].program == 4
+    assert pm.instruments[0].pitch_bends[0].pitch == -4096
+    assert abs(pm.get_tempo_changes()[1][0] - 90.0) < 0.01

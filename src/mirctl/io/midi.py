@@ -1,8 +1,11 @@
-"""Read and write Standard MIDI Files through pretty_midi (mido underneath)."""
+"""Read Standard MIDI Files through pretty_midi (mido underneath); write them with a
+small encoder of our own (:class:`MidiScore`) that produces the bytes pretty_midi would.
+"""
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -46,5 +49,91 @@ def read_midi_file(path: Path) -> tuple[pretty_midi.PrettyMIDI, MidiHeader]:
     return pm, header
 
 
-def write_midi(path: Path, midi: pretty_midi.PrettyMIDI) -> None:
-    midi.write(str(path))
+@dataclass
+class MidiTrack:
+    """One instrument: notes ``(start_s, end_s, pitch, velocity)`` and pitch bends
+    ``(time_s, value)`` with value in -8192..8191."""
+
+    program: int = 0
+    notes: list[tuple[float, float, int, int]] = field(default_factory=list)
+    bends: list[tuple[float, int]] = field(default_factory=list)
+
+
+@dataclass
+class MidiScore:
+    """A type-1 MIDI file at one tempo, encoded without pretty_midi or mido.
+
+    The bytes are what ``pretty_midi.PrettyMIDI.write`` produces for the same content
+    (tests compare them): 220 ticks per beat; a timing track with the tempo and a 4/4
+    time signature; one track per instrument on channels 0-15 skipping the drum channel
+    9; events sorted by tick, then tempo < time signature < program < pitch bend < note
+    (note-offs, written as velocity-0 note-ons, before note-ons of the same pitch);
+    running status; every track ends one tick after its last event. Importing
+    pretty_midi and mido costs more than a transcription's MIDI takes to encode.
+    """
+
+    tempo_bpm: float = 120.0
+    tracks: list[MidiTrack] = field(default_factory=list)
+    resolution: int = 220
+
+    def _tick(self, time_s: float) -> int:
+        # pretty_midi's time_to_tick for a single tempo, rounding the same way
+        return round(time_s / self._tick_s) if time_s > 0 else 0
+
+    @property
+    def _tick_s(self) -> float:
+        return 60.0 / (self.tempo_bpm * self.resolution)
+
+    def to_bytes(self) -> bytes:
+        tempo_us = int(6e7 / (60.0 / (self._tick_s * self.resolution)))
+        timing = [(0, (0xFF, 0x51, 3, tempo_us >> 16, tempo_us >> 8 & 0xFF, tempo_us & 0xFF)),
+                  (0, (0xFF, 0x58, 4, 4, 2, 24, 8))]
+        chunks = [_track_chunk(timing)]
+        channels = [c for c in range(16) if c != 9]
+        for n, track in enumerate(self.tracks):
+            ch = channels[n % len(channels)]
+            keyed = [((0, 6 << 16), (0xC0 | ch, track.program))]
+            for start, end, pitch, velocity in track.notes:
+                on, off = self._tick(start), self._tick(end)
+                keyed.append(((on, (10 << 16) + pitch * 256 + velocity), (0x90 | ch, pitch, velocity)))
+                keyed.append(((off, (10 << 16) + pitch * 256), (0x90 | ch, pitch, 0)))
+            for time_s, value in track.bends:
+                v = value + 8192
+                keyed.append(((self._tick(time_s), (7 << 16) + value), (0xE0 | ch, v & 0x7F, v >> 7)))
+            keyed.sort(key=lambda e: e[0])  # stable, like pretty_midi's comparator sort
+            chunks.append(_track_chunk([(key[0], msg) for key, msg in keyed]))
+        header = b"MThd" + struct.pack(">Lhhh", 6, 1, len(chunks), self.resolution)
+        return header + b"".join(chunks)
+
+
+def _varlen(value: int) -> bytes:
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _track_chunk(events: list[tuple[int, tuple[int, ...]]]) -> bytes:
+    """``MTrk`` from (absolute tick, message bytes) in order; channel messages use running status."""
+    data = bytearray()
+    last_tick, running = 0, None
+    for tick, msg in events:
+        data += _varlen(tick - last_tick)
+        last_tick = tick
+        if msg[0] == 0xFF:
+            data += bytes(msg)
+            running = None
+        else:
+            data += bytes(msg[1:] if msg[0] == running else msg)
+            running = msg[0]
+    data += b"\x01\xff\x2f\x00"  # end of track, one tick after the last event
+    return b"MTrk" + struct.pack(">L", len(data)) + bytes(data)
+
+
+def write_midi(path: Path, midi: MidiScore | pretty_midi.PrettyMIDI) -> None:
+    if isinstance(midi, MidiScore):
+        Path(path).write_bytes(midi.to_bytes())
+    else:
+        midi.write(str(path))

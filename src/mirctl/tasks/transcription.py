@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mirctl.errors import UsageError
+from mirctl.io.midi import MidiScore, MidiTrack
 from mirctl.pipeline.spec import InputItem, OutputSlot, TaskSpec
 from mirctl.tasks.note_decoding import DecodeParams
 from mirctl.types import ArraysOut, AudioOut, AudioSource, ImageOut, MidiOut, Note, TaskResult, TextOut
@@ -23,6 +24,7 @@ from mirctl.types import ArraysOut, AudioOut, AudioSource, ImageOut, MidiOut, No
 OUTPUT_KINDS = {"midi": "mid", "csv": "csv", "npz": "npz", "sonify": "wav", "plot": "png"}
 MODES = ("notes", "melody")
 ELECTRIC_PIANO_1 = 4  # General MIDI program number basic-pitch writes
+MIN_TEMPO = 3.6  # BPM: a MIDI tempo is at most 2**24 - 1 microseconds per beat
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,8 @@ def validate(params: Params) -> None:
         raise UsageError("--min-note-ms must not be negative")
     if d.min_freq is not None and d.max_freq is not None and d.min_freq >= d.max_freq:
         raise UsageError("--min-freq must be below --max-freq")
-    if params.midi_tempo <= 0:
-        raise UsageError("--midi-tempo must be positive")
+    if not params.midi_tempo >= MIN_TEMPO:
+        raise UsageError(f"--midi-tempo must be at least {MIN_TEMPO} BPM (the slowest a MIDI file can store)")
 
 
 # --- notes mode -----------------------------------------------------------------------
@@ -112,25 +114,22 @@ def _without_overlapping_bends(notes: list[Note]) -> list[Note]:
 
 
 def notes_to_midi(notes: list[Note], tempo_bpm: float = 120.0, multiple_pitch_bends: bool = False,
-                  program: int = ELECTRIC_PIANO_1) -> Any:
-    """A PrettyMIDI with the notes (and their pitch bends, ±2 semitone MIDI range)."""
+                  program: int = ELECTRIC_PIANO_1) -> MidiScore:
+    """The notes as basic-pitch writes them: one track (or one per pitch with
+    ``multiple_pitch_bends``), pitch bends in a ±2 semitone range spread over each note."""
     import numpy as np
-    import pretty_midi
 
-    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)
     if not multiple_pitch_bends:
         notes = _without_overlapping_bends(notes)
-    instruments: dict[int, Any] = {}
+    tracks: dict[int, MidiTrack] = {}
     for n in notes:
-        key = n.pitch if multiple_pitch_bends else 0
-        inst = instruments.setdefault(key, pretty_midi.Instrument(program=program))
-        inst.notes.append(pretty_midi.Note(velocity=n.velocity, pitch=n.pitch, start=n.start_s, end=n.end_s))
+        track = tracks.setdefault(n.pitch if multiple_pitch_bends else 0, MidiTrack(program))
+        track.notes.append((n.start_s, n.end_s, n.pitch, n.velocity))
         if n.bends:
-            ticks = np.clip(np.round(np.array(n.bends) * 4096 / 3).astype(int), -8192, 8191)
-            for t, v in zip(np.linspace(n.start_s, n.end_s, len(n.bends)), ticks):
-                inst.pitch_bends.append(pretty_midi.PitchBend(int(v), float(t)))
-    pm.instruments.extend(instruments.values())
-    return pm
+            values = np.clip(np.round(np.array(n.bends) * 4096 / 3).astype(int), -8192, 8191)
+            times = np.linspace(n.start_s, n.end_s, len(n.bends))
+            track.bends.extend((float(t), int(v)) for t, v in zip(times, values))
+    return MidiScore(tempo_bpm, list(tracks.values()))
 
 
 # --- melody mode ----------------------------------------------------------------------
