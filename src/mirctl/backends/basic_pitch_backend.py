@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 _OUTPUTS = {"note": "StatefulPartitionedCall:1", "onset": "StatefulPartitionedCall:2",
             "contour": "StatefulPartitionedCall:0"}
-BATCH = 8  # windows per inference call
+BATCH = 4  # windows per inference call: as fast as 8 here, with 50 MB less peak memory
 
 
 class BasicPitchOnnx:
