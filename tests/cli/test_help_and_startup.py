@@ -47,3 +47,39 @@ def test_help_has_examples_and_shared_options(cmd):
     assert "Examples" in out.stdout
     for opt in ("--json", "--jobs", "--shard", "--fail-fast", "--report", "--recursive", "--quiet"):
         assert opt in out.stdout
+
+
+@pytest.mark.parametrize("argv", [["transcribe", "--help"], ["separate", "--help"], ["info", "--help"],
+                                  ["models", "--help"], ["models", "list", "--help"]])
+def test_one_command_build_behaves_like_the_full_cli(argv):
+    from typer.testing import CliRunner
+
+    from mirctl.cli.app import build, command_in
+
+    assert command_in(argv) == argv[0]
+    full = CliRunner().invoke(build(), argv, env={"COLUMNS": "120"})
+    lean = CliRunner().invoke(build(command_in(argv)), argv, env={"COLUMNS": "120"})
+    assert full.exit_code == lean.exit_code == 0
+    assert lean.output == full.output
+
+
+@pytest.mark.parametrize("argv, expected", [([], None), (["--help"], None), (["--help", "transcribe"], None),
+                                            (["--version"], None), (["trnscribe", "x"], None),
+                                            (["separate", "a.wav", "info"], "separate")])
+def test_command_in(argv, expected):
+    from mirctl.cli.app import command_in
+
+    assert command_in(argv) == expected
+
+
+def test_console_script_imports_only_the_command_it_runs():
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('CLI=' + ','.join(sorted(m for m in sys.modules if m.startswith('mirctl.cli.')))))\n"
+            "sys.argv = ['mirctl', 'transcribe', '--help']\n"
+            "from mirctl.cli.app import main\n"
+            "main()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "Examples" in out.stdout
+    loaded = out.stdout.split("CLI=")[-1].strip().split(",")
+    assert "mirctl.cli.transcribe" in loaded
+    assert not {"mirctl.cli.separate", "mirctl.cli.info", "mirctl.cli.models"} & set(loaded)

@@ -4,6 +4,7 @@ so ``mirctl --help`` stays fast; each command imports its task when it runs.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Annotated, Any, Optional
@@ -11,21 +12,15 @@ from typing import Annotated, Any, Optional
 import typer
 
 from mirctl import __version__
-from mirctl.cli import info as info_cmd
-from mirctl.cli import models as models_cmd
-from mirctl.cli import separate as separate_cmd
-from mirctl.cli import transcribe as transcribe_cmd
 
-app = typer.Typer(
-    name="mirctl",
-    help="Music information retrieval from the command line: every command takes files, folders, "
-         "globs or '-' (paths on stdin), writes outputs atomically, skips finished work, and reports "
-         "with --json.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode="rich",
-)
+# command name -> (module, function); a None function means the module's ``app`` is a
+# command group. Modules are imported only for the commands an invocation builds.
+COMMANDS = {
+    "info": ("mirctl.cli.info", "info"),
+    "separate": ("mirctl.cli.separate", "separate"),
+    "transcribe": ("mirctl.cli.transcribe", "transcribe"),
+    "models": ("mirctl.cli.models", None),
+}
 
 
 def _version(value: bool) -> None:
@@ -34,7 +29,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
                                                     help="Print the version and exit.")] = None,
@@ -42,16 +36,52 @@ def root(
     """mirctl: separate, transcribe and inspect music from the command line."""
 
 
-app.command("info", epilog=info_cmd.EPILOG)(info_cmd.info)
-app.command("separate", epilog=separate_cmd.EPILOG)(separate_cmd.separate)
-app.command("transcribe", epilog=transcribe_cmd.EPILOG)(transcribe_cmd.transcribe)
-app.add_typer(models_cmd.app, name="models")
+def build(only: str | None = None) -> typer.Typer:
+    """The CLI with every command, or with just ``only`` (what ``main`` runs once it knows
+    the command: the other commands' modules and option tables are never built)."""
+    cli = typer.Typer(
+        name="mirctl",
+        help="Music information retrieval from the command line: every command takes files, folders, "
+             "globs or '-' (paths on stdin), writes outputs atomically, skips finished work, and reports "
+             "with --json.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        rich_markup_mode="rich",
+    )
+    cli.callback()(root)  # a root callback keeps a one-command build a group: `mirctl transcribe ...`
+    for name in [only] if only else COMMANDS:
+        module_name, function = COMMANDS[name]
+        module = importlib.import_module(module_name)
+        if function is None:
+            cli.add_typer(module.app, name=name)
+        else:
+            cli.command(name, epilog=module.EPILOG)(getattr(module, function))
+    return cli
+
+
+def command_in(argv: list[str]) -> str | None:
+    """The command an argument list runs, if it is a known one (the root takes only flags;
+    ``mirctl --help transcribe`` is the root's help, which lists every command)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+        if arg in ("-h", "--help"):
+            return None
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # ``from mirctl.cli.app import app``: the whole CLI, built once
+        globals()["app"] = full = build()
+        return full
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     """The ``mirctl`` console script: run the app, then leave without tearing the interpreter down."""
     try:
-        app()
+        build(command_in(sys.argv[1:]))()
     except SystemExit as done:
         leave(done.code)
     leave(0)
