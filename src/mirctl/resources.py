@@ -11,20 +11,24 @@ from __future__ import annotations
 import os
 import tomllib
 from functools import lru_cache
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 @lru_cache(maxsize=1)
 def configs_dir() -> Traversable:
+    here = Path(__file__).resolve().parent
+    for folder in (here / "configs", here.parents[1] / "configs"):  # installed wheel; source checkout
+        if folder.is_dir():
+            return folder
+    from importlib.resources import files  # a zipped install: no folder on disk
+
     packaged = files("mirctl").joinpath("configs")
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parents[2] / "configs"
-    if checkout.is_dir():
-        return checkout
     raise FileNotFoundError("mirctl's configs/ folder is missing from this installation; reinstall mirctl")
 
 

@@ -8,7 +8,6 @@ leaves existing outputs untouched.
 from __future__ import annotations
 
 import os
-import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -18,7 +17,7 @@ TMP_MARK = ".mirctl-tmp-"
 
 def temp_path_for(final: Path) -> Path:
     """A unique hidden temporary path in ``final``'s folder, keeping its suffix."""
-    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    token = f"{os.getpid()}-{os.urandom(4).hex()}"
     return final.with_name(f".{final.stem}{TMP_MARK}{token}{final.suffix}")
 
 
