@@ -80,6 +80,9 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """The ``mirctl`` console script: run the app, then leave without tearing the interpreter down."""
+    from mirctl import heap
+
+    heap.pause_gc_for_startup()  # resumed once the command's model is loaded
     try:
         build(command_in(sys.argv[1:]))()
     except SystemExit as done:

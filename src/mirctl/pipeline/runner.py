@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from mirctl import heap
 from mirctl.errors import BackendUnavailable, MirctlError, ModelError, UsageError
 from mirctl.io.artifacts import AudioWriteOptions, write_artifact
 from mirctl.io.atomic import staged
@@ -102,6 +103,7 @@ class _Loader:
         if not self.loaded:
             self.model = self.spec.load(self.params, self.ctx)
             self.loaded = True
+            heap.end_startup()
         return self.model
 
     def info(self, fallback: str) -> dict[str, Any]:
