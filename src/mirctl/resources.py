@@ -41,6 +41,11 @@ def user_config_path() -> Path:
     env = os.environ.get("MIRCTL_CONFIG")
     if env:
         return Path(env)
+    return _platform_config_path(os.environ.get("XDG_CONFIG_HOME"), os.environ.get("HOME"))
+
+
+@lru_cache(maxsize=4)
+def _platform_config_path(*_env_it_depends_on: str | None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir("mirctl")) / "config.toml"

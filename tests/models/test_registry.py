@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import sys
 import threading
 from functools import partial
 from pathlib import Path
@@ -124,6 +125,21 @@ def test_configs_ship_with_the_package_and_defaults_resolve(monkeypatch, tmp_pat
     assert setting("separate", "shifts") == 3
 
 
+def test_default_user_config_follows_xdg(monkeypatch, tmp_path):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("XDG_CONFIG_HOME is the Linux convention")
+    from mirctl.resources import setting, user_config_path
+
+    monkeypatch.delenv("MIRCTL_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "a"))
+    assert user_config_path() == tmp_path / "a" / "mirctl" / "config.toml"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "b"))
+    assert user_config_path() == tmp_path / "b" / "mirctl" / "config.toml"
+    user_config_path().parent.mkdir(parents=True)
+    user_config_path().write_text("[separate]\nshifts = 4\n")
+    assert setting("separate", "shifts") == 4
+
+
 def test_wheel_contains_configs(tmp_path):
     """A wheel install must find configs/: build one and look inside."""
     hatch = pytest.importorskip("hatchling.builders.wheel")
@@ -160,3 +176,16 @@ def test_safe_loader_opens_shared_demucs_checkpoints():
         package = load_torch_package(th, get_card("htdemucs").allow_classes)
         assert package["klass"].__name__ == "Demucs"
         assert package["kwargs"]["sources"] == ["drums", "bass", "other", "vocals", "guitars"]
+
+
+def test_each_card_file_is_named_after_its_card_so_lookups_parse_one_file():
+    from mirctl.models.cards import _card_file
+    from mirctl.resources import configs_dir
+
+    stems = sorted(e.name[:-5] for e in configs_dir().joinpath("models").iterdir() if e.name.endswith(".toml"))
+    assert stems == sorted(c.name for c in list_cards())
+    for card in list_cards():
+        assert _card_file(card.name) == card == get_card(card.name, task=card.task)
+    with pytest.raises(ModelError, match="transcribe model"):  # right file, wrong task
+        get_card("htdemucs", task="transcribe")
+    assert _card_file("../defaults") is None and _card_file("") is None

@@ -99,8 +99,24 @@ def list_cards(task: str | None = None) -> list[ModelCard]:
     return [c for c in _all_cards().values() if task is None or c.task == task]
 
 
+@lru_cache(maxsize=None)
+def _card_file(name: str) -> ModelCard | None:
+    """The card in ``models/<name>.toml`` when that file is the card called ``name``
+    (every packaged card is; a run then parses one card instead of all of them)."""
+    if not name or not all(ch.isalnum() or ch in "-_." for ch in name) or name.startswith("."):
+        return None
+    entry = configs_dir().joinpath("models").joinpath(f"{name}.toml")
+    if not entry.is_file():
+        return None
+    card = _card_from_toml(tomllib.loads(entry.read_text(encoding="utf-8")), entry.name)
+    return card if card.name == name else None
+
+
 def get_card(name: str, task: str | None = None) -> ModelCard:
     """The card called ``name``; ModelError naming close matches when there is none."""
+    card = _card_file(name)
+    if card is not None and (task is None or card.task == task):
+        return card
     cards = {c.name: c for c in list_cards(task)}
     if name in cards:
         return cards[name]
