@@ -170,14 +170,16 @@ def test_cli_outputs_and_eval_match_mir_eval(model, tmp_path):
 
 def test_silence_gives_empty_midi_and_bad_file_fails(model, tmp_path):
     write_wav(tmp_path / "in" / "silence.wav", np.zeros((1, 44100), np.float32))
+    write_wav(tmp_path / "in" / "blip.wav", np.full((1, 5), 0.1, np.float32))  # shorter than one frame
     (tmp_path / "in" / "broken.wav").write_bytes(b"nope")
     res = cli("transcribe", tmp_path / "in", "-o", tmp_path / "out", "--json")
     assert res.exit_code == 1
     by = {Path(r["input"]).name: r for r in records(res)}
-    assert by["silence.wav"]["status"] == "ok" and by["silence.wav"]["result"]["notes"] == 0
     from mirctl.io.midi import read_midi
 
-    assert sum(len(i.notes) for i in read_midi(tmp_path / "out" / "silence.mid").instruments) == 0
+    for name in ("silence", "blip"):
+        assert by[f"{name}.wav"]["status"] == "ok" and by[f"{name}.wav"]["result"]["notes"] == 0
+        assert sum(len(i.notes) for i in read_midi(tmp_path / "out" / f"{name}.mid").instruments) == 0
     assert by["broken.wav"]["status"] == "failed" and "not readable audio" in by["broken.wav"]["error"]
 
 

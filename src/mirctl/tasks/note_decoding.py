@@ -96,21 +96,22 @@ def _limit_band(onsets: np.ndarray, frames: np.ndarray, p: DecodeParams) -> None
         frames[:, :bottom] = 0
 
 
-def _onsets_with_frame_rises(onsets: np.ndarray, frames: np.ndarray, n_diff: int = 2) -> np.ndarray:
-    """Add onsets where frame energy jumps: max(onsets, rescaled min rise over 1..n_diff frames)."""
+def _onsets_with_frame_rises(onsets: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Add onsets where frame energy jumps: max(onsets, rescaled min rise over 1 and 2
+    frames), in float64 as upstream computes it (frames before the start count as 0)."""
     f = frames.astype(np.float64)
-    rises = []
-    for n in range(1, n_diff + 1):
-        shifted = np.vstack([np.zeros((n, f.shape[1])), f[:-n]]) if n < f.shape[0] else np.zeros_like(f)
-        rises.append(f - shifted)
-    rise = np.min(rises, axis=0)
-    rise[rise < 0] = 0
-    rise[:n_diff, :] = 0
+    rise = f.copy()
+    rise[1:] -= f[:-1]  # rise over one frame
+    over_two = f.copy()
+    over_two[2:] -= f[:-2]
+    np.minimum(rise, over_two, out=rise)
+    np.maximum(rise, 0.0, out=rise)  # negative rises to 0 (keeps -0.0 and NaN as masking would)
+    rise[:2, :] = 0
     peak = np.max(rise) if rise.size else 0.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # an all-zero rise gives NaN here, as upstream does: no onset can then be a peak
-        rise = np.max(onsets) * rise / peak
-    return np.maximum(onsets, rise) if peak > 0 else np.full(onsets.shape, np.nan)
+    if not peak > 0:  # an all-zero rise gives NaN upstream: no onset can then be a peak
+        return np.full(onsets.shape, np.nan)
+    rise = np.max(onsets) * rise / peak
+    return np.maximum(onsets, rise)
 
 
 def _local_peaks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,6 +121,13 @@ def _local_peaks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mid = x[1:-1]
         is_peak[1:-1] = (mid > x[:-2]) & (mid > x[2:])
     return np.nonzero(is_peak)
+
+
+def _mean(x: np.ndarray) -> float:
+    """``float(np.mean(x))`` for a 1-D float array, without np.mean's dispatch (the same
+    pairwise sum, divided in the array's precision)."""
+    total = np.add.reduce(x)
+    return float(total.dtype.type(total / x.size))
 
 
 def _clear(energy: np.ndarray, t0: int, t1: int, f: int) -> None:
@@ -160,7 +168,7 @@ def decode_notes(frames: np.ndarray, onsets: np.ndarray, p: DecodeParams) -> lis
         if i - t0 <= min_len:
             continue
         _clear(energy, t0, i, f)
-        notes.append((t0, i, f + MIDI_OFFSET, float(np.mean(frames[t0:i, f]))))
+        notes.append((t0, i, f + MIDI_OFFSET, _mean(frames[t0:i, f])))
 
     if p.melodia_trick:
         notes.extend(_melodia(frames, energy, thr, tol, min_len))
@@ -201,7 +209,7 @@ def _melodia(frames: np.ndarray, energy: np.ndarray, thr: float, tol: int, min_l
         row_max[cleared_from:cleared_to] = energy[cleared_from:cleared_to].max(axis=1)
         if t_end - t_start <= min_len:
             continue
-        found.append((t_start, t_end, f + MIDI_OFFSET, float(np.mean(frames[t_start:t_end, f]))))
+        found.append((t_start, t_end, f + MIDI_OFFSET, _mean(frames[t_start:t_end, f])))
     return found
 
 
