@@ -7,7 +7,8 @@ separate virtual environment (``python -m venv .bench/bp-venv &&
 .bench/bp-venv/bin/pip install basic-pitch==0.4.0 'setuptools<81'``), because mirctl's
 own environment keeps tensorflow out. Prints JSON lines: one 30 s file end to end, a
 5-file batch (one mirctl run vs one basic-pitch run over the same 5 files), the two
-in-process paths (import + model load + predict), and whether the notes are identical.
+in-process paths (import + model load + predict), and whether the notes are identical: to
+the CLI's (tensorflow) and, byte for byte, to basic-pitch's predict on its ONNX model.
 """
 
 from __future__ import annotations
@@ -75,6 +76,18 @@ print({"import_and_load_s": t1 - t0, "predict_s": t2 - t1, "notes": res.data["no
 """
 
 
+ONNX_PREDICT = """
+import sys
+from pathlib import Path
+from basic_pitch import FilenameSuffix, build_icassp_2022_model_path
+from basic_pitch.inference import Model, predict
+model = Model(build_icassp_2022_model_path(FilenameSuffix.onnx))
+for f in sys.argv[2:]:
+    _, midi, _ = predict(f, model)
+    midi.write(str(Path(sys.argv[1]) / (Path(f).stem + "_bp_onnx.mid")))
+"""
+
+
 def midi_notes(path: Path) -> list[tuple]:
     import pretty_midi
 
@@ -127,8 +140,15 @@ def main() -> None:
         same5 = [agreement(Path(d) / f"{f.stem}.mid", Path(d) / f"{f.stem}_basic_pitch.mid") for f in files]
         same5 = {k: sum(x[k] for x in same5) if k != "max_velocity_difference" else max(x[k] for x in same5)
                  for k in same5[0]}
+        # the CLI runs the model in tensorflow, mirctl in onnxruntime: their float differences can
+        # move a note across a threshold. basic-pitch's own predict on its ONNX model is the like
+        # for like comparison; its MIDI files should equal mirctl's byte for byte.
+        subprocess.run([sys.executable, "-c", ONNX_PREDICT, d, *map(str, files)], check=True, capture_output=True)
+        identical = sum((Path(d) / f"{f.stem}.mid").read_bytes() == (Path(d) / f"{f.stem}_bp_onnx.mid").read_bytes()
+                        for f in files)
     emit({"benchmark": "transcribe_batch_5x30s", "basic_pitch_cli_s": round(t_bp5, 2), "mirctl_s": round(t_ours5, 2),
-          "speedup": round(t_bp5 / t_ours5, 1), "notes": same5, **info})
+          "speedup": round(t_bp5 / t_ours5, 1), "notes_vs_cli": same5,
+          "midi_files_identical_to_basic_pitch_predict_onnx": f"{identical}/{len(files)}", **info})
 
     def in_process(py: str, code: str) -> dict:
         out = subprocess.run([py, "-c", code, str(files[0])], capture_output=True, text=True, check=True,

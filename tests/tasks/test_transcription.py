@@ -97,11 +97,17 @@ def test_model_outputs_match_reference_posteriorgrams(model):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["vocadito_10.wav", "vocadito_14.wav"])
-def test_same_notes_as_basic_pitch_predict_on_real_singing(model, name):
+def test_same_notes_as_basic_pitch_predict_on_real_singing(model, name, tmp_path):
     path = shared_path(*VOCADITO, name)
-    _, _, theirs = upstream(path)
+    _, their_midi, theirs = upstream(path)
     _, mine = ours(path, model)
     assert_same_events(mine, theirs)
+    # and the same MIDI file, byte for byte (pitch bends included)
+    from mirctl.io.midi import write_midi
+
+    their_midi.write(str(tmp_path / "theirs.mid"))
+    write_midi(tmp_path / "mine.mid", tr.notes_to_midi(mine))
+    assert (tmp_path / "mine.mid").read_bytes() == (tmp_path / "theirs.mid").read_bytes()
 
 
 @pytest.mark.slow
