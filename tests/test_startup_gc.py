@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 RUN = """
 import atexit, gc, sys
 seen = []  # collections since main() began, whether the collector is on, frozen objects: at model load
@@ -39,19 +41,11 @@ def test_collector_paused_through_startup_and_resumed(sine_wav, tmp_path):
     assert enabled_at_exit
 
 
-def test_a_collector_turned_off_by_the_caller_stays_off():
-    code = ("import gc; gc.disable()\n"
-            "from mirctl import heap\n"
-            "heap.pause_gc_for_startup(); heap.end_startup()\n"
-            "print(gc.isenabled(), gc.get_freeze_count())")
+@pytest.mark.parametrize("before, expected", [
+    ("gc.disable(); heap.pause_gc_for_startup()", ["False", "0"]),  # the caller's choice stands
+    ("", ["True", "0"]),  # library use: end_startup without a pause changes nothing
+])
+def test_collector_left_alone_unless_the_console_script_paused_it(before, expected):
+    code = f"import gc\nfrom mirctl import heap\n{before}\nheap.end_startup()\nprint(gc.isenabled(), gc.get_freeze_count())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.split() == ["False", "0"]
-
-
-def test_library_use_leaves_the_collector_alone():
-    code = ("import gc\n"
-            "from mirctl import heap\n"
-            "heap.end_startup()\n"
-            "print(gc.isenabled(), gc.get_freeze_count())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.split() == ["True", "0"]
+    assert out.stdout.split() == expected
