@@ -49,3 +49,19 @@ def test_collector_left_alone_unless_the_console_script_paused_it(before, expect
     code = f"import gc\nfrom mirctl import heap\n{before}\nheap.end_startup()\nprint(gc.isenabled(), gc.get_freeze_count())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == expected
+
+
+def test_parallel_run_resumes_the_collector_in_the_parent(sine_wav, tmp_path):
+    # with --jobs the workers load the model; the parent never does, yet must not run
+    # the whole batch with the collector off
+    second = tmp_path / "b.wav"
+    second.write_bytes(sine_wav.read_bytes())
+    code = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('GC', gc.isenabled(), gc.get_freeze_count() > 0))\n"
+            "sys.argv = ['mirctl', 'info', sys.argv[1], sys.argv[2], '--jobs', '2', '-q', '-o', sys.argv[3]]\n"
+            "from mirctl.cli import main\n"
+            "main()\n")
+    out = subprocess.run([sys.executable, "-c", code, str(sine_wav), str(second), str(tmp_path / "o")],
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert "GC True True" in out.stdout

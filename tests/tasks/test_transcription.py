@@ -260,3 +260,17 @@ def test_quiet_transcription_imports_no_tensorflow_pydantic_or_rich(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split()[-3:] == ["CLEAN", "CLEAN", "CLEAN"], out.stdout + out.stderr
     assert (tmp_path / "o" / "a.mid").is_file()
+
+
+@pytest.mark.parametrize("tempo, ok", [(3.5, False), (0.0, False), (float("nan"), False), (3.6, True), (400.0, True)])
+def test_midi_tempo_must_fit_a_midi_file(tempo, ok):
+    from mirctl.errors import UsageError
+
+    params = tr.Params(midi_tempo=tempo)
+    if not ok:
+        with pytest.raises(UsageError, match="--midi-tempo"):
+            tr.validate(params)
+        return
+    tr.validate(params)
+    data = tr.notes_to_midi([Note(0.5, 1.0, 60, 90)], tempo_bpm=tempo).to_bytes()
+    assert data.startswith(b"MThd") and data.count(b"MTrk") == 2

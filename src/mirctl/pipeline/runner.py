@@ -270,6 +270,8 @@ def _run_parallel(spec: TaskSpec, params: Any, ctx: Any, todo: list[PlannedItem]
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    heap.end_startup()  # this process loads no model: start-up ends here
+
     pool = ProcessPoolExecutor(max_workers=min(options.jobs, len(todo)), mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_init,
                                initargs=(spec_module(spec), params, ctx, audio, model_name, options.debug))
