@@ -40,7 +40,7 @@ class AudioOut:
 
 @dataclass
 class MidiOut:
-    """A :class:`mirctl.io.midi.MidiScore` (or a ``pretty_midi.PrettyMIDI``) to write as a Standard MIDI File."""
+    """A :class:`mirctl.io.midi.MidiScore` to write as a Standard MIDI File."""
 
     midi: object
 

@@ -132,8 +132,5 @@ def _track_chunk(events: list[tuple[int, tuple[int, ...]]]) -> bytes:
     return b"MTrk" + struct.pack(">L", len(data)) + bytes(data)
 
 
-def write_midi(path: Path, midi: MidiScore | pretty_midi.PrettyMIDI) -> None:
-    if isinstance(midi, MidiScore):
-        Path(path).write_bytes(midi.to_bytes())
-    else:
-        midi.write(str(path))
+def write_midi(path: Path, score: MidiScore) -> None:
+    Path(path).write_bytes(score.to_bytes())
