@@ -79,10 +79,9 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    """The ``mirctl`` console script: run the app, then leave without tearing the interpreter down."""
-    from mirctl import heap
-
-    heap.pause_gc_for_startup()  # resumed once the command's model is loaded
+    """Run the app, then leave without tearing the interpreter down. The console script
+    and ``python -m mirctl`` reach it through :func:`mirctl.cli.main`, which pauses the
+    garbage collector first."""
     try:
         build(command_in(sys.argv[1:]))()
     except SystemExit as done:
