@@ -72,6 +72,9 @@ class TaskResult:
 
     outputs: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
+    #: what ``--eval`` scores (stems and their rate, notes…); the runner hands it to the
+    #: task's ``mirctl.evaluation`` module with the references it found
+    estimate: object = None
 
 
 # --- what the pipeline hands a task for one input ------------------------------------
@@ -99,3 +102,35 @@ class MidiSource:
     path: object
     midi: object
     header: object = None
+    refs: dict = field(default_factory=dict)
+
+
+@dataclass
+class StemSetSource:
+    """A stem set: ``stems`` maps each stem's name (its file name without extension) to
+    ``(wav, sr)``, ``wav`` float32 (channels, samples); ``paths`` to its file."""
+
+    path: object
+    stems: dict
+    paths: dict = field(default_factory=dict)
+    refs: dict = field(default_factory=dict)
+
+
+@dataclass
+class GeneratedSource:
+    """A generated item: no input file, only its ``name`` (``{track}``) and its position
+    ``index`` in the run (before sharding), from which a task derives e.g. a seed."""
+
+    path: object
+    name: str
+    index: int
+    refs: dict = field(default_factory=dict)
+
+
+@dataclass
+class NotesSource:
+    """Notes read from a MIDI or note-CSV file (a list of :class:`Note`)."""
+
+    path: object
+    notes: list
+    refs: dict = field(default_factory=dict)

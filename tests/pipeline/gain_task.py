@@ -9,7 +9,8 @@ import os
 from dataclasses import dataclass
 
 from mirctl.errors import InputError
-from mirctl.pipeline.spec import OutputSlot, TaskSpec
+from mirctl.io.audio import AUDIO_EXTENSIONS
+from mirctl.pipeline.task import OutputSlot, Task
 from mirctl.types import AudioOut, TaskResult
 
 LOADS: list[int] = []
@@ -41,14 +42,18 @@ def process(model, source, params, progress):
                       data={"pid": model.pid, "loads_in_process": model.loads, "frames": int(source.wav.shape[1])})
 
 
-SPEC = TaskSpec(
-    command="gain",
-    input_kind="audio",
-    default_template="{track}.{output}.{ext}",
-    template_fields=("output", "ext"),
-    slots=lambda params: [OutputSlot("loud", {"output": "loud", "ext": "wav"}),
-                          OutputSlot("quiet", {"output": "quiet", "ext": "wav"})],
-    model_name=lambda params: "gain",
-    load=lambda params, ctx: Model(),
-    process=process,
-)
+class Gain(Task[Params]):
+    def slots(self, params):
+        return [OutputSlot("loud", {"output": "loud", "ext": "wav"}), OutputSlot("quiet", {"output": "quiet", "ext": "wav"})]
+
+    def model_name(self, params):
+        return "gain"
+
+    def load(self, params, ctx):
+        return Model()
+
+    def process(self, model, source, params, progress):
+        return process(model, source, params, progress)
+
+
+TASK = Gain(name="gain", ref="gain_task:TASK", extensions=AUDIO_EXTENSIONS, default_template="{track}.{output}.{ext}")

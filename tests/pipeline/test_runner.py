@@ -16,7 +16,7 @@ from mirctl.pipeline import runner as runner_mod
 
 def go(inputs, out, params=None, **kw):
     opts = RunOptions(inputs=tuple(str(i) for i in inputs), out_dir=out, **kw)
-    return run(gain_task.SPEC, params or gain_task.Params(), opts, extensions=AUDIO_EXTENSIONS)
+    return run(gain_task.TASK, params or gain_task.Params(), opts)
 
 
 def files_under(folder: Path) -> list[str]:

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from conftest import shared_path, tone, write_wav
 from mirctl.cli.app import app
 from mirctl.errors import UsageError
-from mirctl.tasks.separation import Params, apply_clip, evaluate, separate
+from mirctl.evaluation.separation import evaluate
+from mirctl.tasks.separation import Params, apply_clip, separate
 from mirctl.testing import FakeStemModel
 
 runner = CliRunner()
@@ -121,8 +122,8 @@ def test_eval_perfect_separation_is_high_and_swapped_is_low():
     a = (0.3 * rng.standard_normal((2, sr * 2))).astype(np.float32)
     b = tone(440, 2.0, sr, 2) * np.linspace(0, 1, sr * 2, dtype=np.float32)
     refs = {"vocals": (a, sr), "drums": (b, sr)}
-    good = evaluate({"vocals": a + 1e-4 * b, "drums": b + 1e-4 * a}, sr, refs)
-    bad = evaluate({"vocals": b, "drums": a}, sr, refs)
+    good = evaluate(refs, {"vocals": a + 1e-4 * b, "drums": b + 1e-4 * a}, sr)
+    bad = evaluate(refs, {"vocals": b, "drums": a}, sr)
     for stem in ("vocals", "drums"):
         assert good["stems"][stem]["sdr_db"] > 40 and good["stems"][stem]["nsdr_db"] > 40
         assert bad["stems"][stem]["sdr_db"] < 0 and bad["stems"][stem]["nsdr_db"] < 0

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from conftest import piano_notes, shared_path, tone, write_wav
 from mirctl.cli.app import app
 from mirctl.models import RunContext, get_card, load
+from mirctl.evaluation.transcription import evaluate as evaluate_notes
 from mirctl.tasks import transcription as tr
 from mirctl.tasks.note_decoding import DecodeParams
 from mirctl.types import Note
@@ -59,7 +60,7 @@ def upstream(path: Path, **kw):
 
 
 def note_f1(a: list[Note], b: list[Note], offsets: bool = True) -> float:
-    res = tr.evaluate(a, b)
+    res = evaluate_notes(b, a)  # reference b, estimate a
     return res["onset_offset" if offsets else "onset"]["f1"]
 
 

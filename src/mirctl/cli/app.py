@@ -20,6 +20,8 @@ COMMANDS = {
     "separate": ("mirctl.cli.separate", "separate"),
     "transcribe": ("mirctl.cli.transcribe", "transcribe"),
     "models": ("mirctl.cli.models", None),
+    "train": ("mirctl.cli.train", None),
+    "eval": ("mirctl.cli.eval", None),
 }
 
 

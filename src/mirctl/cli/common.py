@@ -128,9 +128,13 @@ def read_stdin_paths(inputs: list[str]) -> tuple[str, ...] | None:
     return tuple(sys.stdin.read().splitlines())
 
 
-def execute(spec: Any, params: Any, inputs: list[str], run: Common, extensions: tuple[str, ...],
-            template: str | None = None, audio: Any = None, describe: Callable | None = None) -> None:
-    """Run ``spec`` through the pipeline, render it, and exit with the run's code."""
+def execute(task: Any, params: Any, inputs: list[str], run: Common, template: str | None = None,
+            describe: Callable | None = None, **more: Any) -> None:
+    """Run ``task`` through the pipeline, render it, and exit with the run's code.
+
+    ``more`` sets the other :class:`~mirctl.pipeline.RunOptions` a command has (``stems``,
+    ``count``, ``names``, ``table``).
+    """
     from mirctl.cli.reporting import CliReporter, print_error
     from mirctl.pipeline import RunOptions
     from mirctl.pipeline import run as run_pipeline
@@ -140,11 +144,10 @@ def execute(spec: Any, params: Any, inputs: list[str], run: Common, extensions: 
         inputs=tuple(inputs), out_dir=run.out_dir, filename=run.filename, overwrite=run.overwrite,
         recursive=run.recursive, fail_fast=run.fail_fast, jobs=run.jobs, shard=run.shard,
         device=run.device.value, threads=run.threads, model_path=run.model_path, report=run.report,
-        debug=run.debug, stdin_lines=read_stdin_paths(inputs),
+        debug=run.debug, stdin_lines=read_stdin_paths(inputs), **more,
     )
     try:
-        summary = run_pipeline(spec, params, options, reporter, audio=audio, extensions=extensions,
-                               template=template)
+        summary = run_pipeline(task, params, options, reporter, template=template)
     except MirctlError as err:
         if reporter.progress is not None:
             reporter.progress.stop()

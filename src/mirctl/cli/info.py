@@ -48,8 +48,6 @@ def info(
     run: Common = Common(),
 ) -> None:
     """Describe audio (duration, sample rate, channels, loudness, peak) and MIDI files."""
-    from mirctl.io.audio import AUDIO_EXTENSIONS
-    from mirctl.io.midi import MIDI_EXTENSIONS
     from mirctl.tasks import info as task
 
-    execute(task.SPEC, task.Params(plot=plot), inputs, run, AUDIO_EXTENSIONS + MIDI_EXTENSIONS, describe=_describe)
+    execute(task.TASK, task.Params(plot=plot), inputs, run, describe=_describe)

@@ -119,6 +119,20 @@ class CliReporter:
             self.console.print(f"  {escape(key.replace('_', ' '))}: {escape(_figures(value))}")
 
 
+def score_line(record: dict[str, Any]) -> str | None:
+    """The numbers under ``result.eval`` as one indented line (``eval`` commands)."""
+    from mirctl.evaluation import flatten
+
+    scores = record.get("result", {}).get("eval")
+    if not isinstance(scores, dict):
+        return None
+    if "error" in scores:
+        return f"        {escape(str(scores['error']))}"
+    numbers = {k: v for k, v in flatten(scores).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return "        " + escape("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                        for k, v in numbers.items()))
+
+
 def _figures(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k.replace('_', '+')} {_figures(v)}" for k, v in value.items())
@@ -129,3 +143,82 @@ def _figures(value: Any) -> str:
 
 def _short(label: str, width: int = 40) -> str:
     return label if len(label) <= width else "…" + label[-(width - 1):]
+
+
+class CliTrainReporter:
+    """Training progress: a rich bar with the loss and the last validation on a terminal,
+    otherwise one plain line per report; ``--json`` writes every report as a JSON line
+    on stdout."""
+
+    def __init__(self, json_out: bool = False, quiet: bool = False, console: Console | None = None,
+                 stdout: Any = None) -> None:
+        self.json_out, self.quiet = json_out, quiet
+        self._console = console
+        self.stdout = stdout or sys.stdout
+        self.progress = None
+        self._bar = None
+        self.last_valid = ""
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            self._console = stderr_console()
+        return self._console
+
+    def _json(self, record: dict[str, Any]) -> None:
+        if self.json_out:
+            self.stdout.write(json.dumps(record) + "\n")
+            self.stdout.flush()
+
+    def start(self, task: str, max_steps: int, resumed_from: int) -> None:
+        if self.quiet:
+            return
+        if resumed_from:
+            self.console.print(f"train {escape(task)}: resuming at step {resumed_from} of {max_steps}")
+        if self.console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("[bold]train {task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TextColumn("{task.fields[figures]}"), console=self.console,
+                                     transient=True)
+            self.progress.start()
+            self._bar = self.progress.add_task(task, total=max_steps, completed=resumed_from, figures="")
+
+    def step(self, record: dict[str, Any]) -> None:
+        self._json(record)
+        figures = "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("event", "step", "epoch")
+                            and isinstance(v, float))
+        if self.progress is not None:
+            self.progress.update(self._bar, completed=record["step"], figures=f"{figures}  {self.last_valid}")
+        elif not self.quiet:
+            self.console.print(f"step {record['step']} (epoch {record['epoch']}): {figures}", soft_wrap=True)
+
+    def validation(self, record: dict[str, Any]) -> None:
+        self._json(record)
+        figures = "  ".join(f"{k} {v:.4g}" for k, v in record.items()
+                            if k not in ("event", "step", "improved") and isinstance(v, float))
+        self.last_valid = f"[dim]valid[/] {figures}"
+        if self.progress is not None:
+            self.progress.update(self._bar, figures=self.last_valid)
+        elif not self.quiet:
+            mark = " (best so far)" if record.get("improved") else ""
+            self.console.print(f"validation at step {record['step']}: {figures}{mark}", soft_wrap=True)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def finish(self, summary: Any) -> None:
+        self.stop()
+        self._json(summary.as_dict())
+        best = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.best.items())
+        if summary.status == "skipped":
+            self.console.print(f"train {summary.task}: {summary.out} holds a finished run; skipped "
+                               "(--overwrite trains again)")
+        elif summary.status == "interrupted":
+            print_error(f"interrupted at step {summary.steps}; the checkpoint in {summary.out} is resumable",
+                        "run the same command again to resume", self.console)
+        else:
+            self.console.print(f"train {summary.task}: {summary.steps} steps ({summary.stopped}) in "
+                               f"{summary.seconds:.1f} s; best {best or 'n/a'} → {summary.out}")

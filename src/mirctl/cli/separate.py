@@ -67,26 +67,22 @@ def separate(
 
     Default layout: OUT/{model}/{track}/{stem}.{ext}, like demucs.
     """
-    from mirctl.io.artifacts import AudioWriteOptions
-    from mirctl.io.audio import AUDIO_EXTENSIONS, check_write_options
     from mirctl.tasks import separation as task
 
     cmd = "separate"
 
     def build() -> tuple:
-        fmt_value = setting(cmd, "format", fmt.value if fmt else None)
-        bits_value = setting(cmd, "bits", bits.value if bits else None)
         params = task.Params(
             model=setting(cmd, "model", model), model_path=run.model_path,
             stems=tuple(s.strip() for s in stems.split(",") if s.strip()) if stems else (),
             two_stems=two_stems, shifts=setting(cmd, "shifts", shifts), overlap=setting(cmd, "overlap", overlap),
-            segment=segment, clip=setting(cmd, "clip", clip.value if clip else None), format=fmt_value, seed=seed,
+            segment=segment, clip=setting(cmd, "clip", clip.value if clip else None),
+            format=setting(cmd, "format", fmt.value if fmt else None), bits=setting(cmd, "bits", bits.value if bits else None),
+            mp3_bitrate=setting(cmd, "mp3_bitrate", mp3_bitrate), seed=seed,
             eval_dir=eval_dir, chunk_s=setting(cmd, "chunk", chunk),
         )
-        check_write_options(fmt_value, bits_value)
-        task.validate(params)
-        audio = AudioWriteOptions(bits=bits_value, mp3_bitrate=setting(cmd, "mp3_bitrate", mp3_bitrate))
-        return params, audio, setting(cmd, "filename")
+        task.TASK.validate(params)
+        return params, setting(cmd, "filename")
 
-    params, audio, template = guarded(build)  # a bad config file or option is a usage error, not a traceback
-    execute(task.SPEC, params, inputs, run, AUDIO_EXTENSIONS, template=template, audio=audio)
+    params, template = guarded(build)  # a bad config file or option is a usage error, not a traceback
+    execute(task.TASK, params, inputs, run, template=template)

@@ -52,7 +52,6 @@ def transcribe(
     run: Common = Common(),
 ) -> None:
     """Transcribe audio to notes (MIDI, CSV) with basic-pitch, or to an f0 melody with pYIN."""
-    from mirctl.io.audio import AUDIO_EXTENSIONS
     from mirctl.tasks import transcription as task
     from mirctl.tasks.note_decoding import DecodeParams
 
@@ -73,4 +72,4 @@ def transcribe(
         return params, setting(cmd, "filename")
 
     params, template = guarded(build)  # a bad config file or option is a usage error, not a traceback
-    execute(task.SPEC, params, inputs, run, AUDIO_EXTENSIONS, template=template)
+    execute(task.TASK, params, inputs, run, template=template)

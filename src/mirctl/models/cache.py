@@ -86,6 +86,8 @@ def _package_file(rel: str) -> Path | None:
 
 def locate(card: ModelCard, spec: ModelFile, model_path: Path | None = None) -> Path | None:
     candidates: list[Path] = []
+    if card.folder:  # a trained checkpoint folder (mirctl train): its files sit beside its card
+        candidates.append(Path(card.folder) / spec.name)
     if model_path is not None:
         model_path = Path(model_path)
         candidates.append(model_path if model_path.is_file() else model_path / spec.name)

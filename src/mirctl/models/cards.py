@@ -48,6 +48,8 @@ class ModelCard:
     allow_classes: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     notes: str = ""
+    #: a checkpoint folder written by ``mirctl train`` (its weights sit beside card.json)
+    folder: str | None = None
 
     @property
     def weight_free(self) -> bool:
@@ -113,7 +115,15 @@ def _card_file(name: str) -> ModelCard | None:
 
 
 def get_card(name: str, task: str | None = None) -> ModelCard:
-    """The card called ``name``; ModelError naming close matches when there is none."""
+    """The card called ``name``, or the card of the checkpoint folder at path ``name``
+    (what ``mirctl train`` writes); ModelError naming close matches when there is none."""
+    from mirctl.models.trained import is_checkpoint, trained_card
+
+    if is_checkpoint(name):
+        return trained_card(name, task)
+    if any(sep in name for sep in ("/", "\\")):
+        raise ModelError(f"{name} is not a mirctl checkpoint folder (it holds no card.json)",
+                         hint="pass the folder `mirctl train … --out DIR` wrote, or a model name from `mirctl models list`")
     card = _card_file(name)
     if card is not None and (task is None or card.task == task):
         return card

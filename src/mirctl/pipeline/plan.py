@@ -64,9 +64,9 @@ def input_fields(item: InputItem, command: str, model: str) -> dict[str, str]:
         rel = item.path.parent.relative_to(item.base)
         reldir = "" if str(rel) == "." else rel.as_posix()
     return {
-        "track": item.path.stem if item.path.suffix else item.path.name,
-        "input_ext": item.path.suffix.lstrip("."),
-        "parent": item.path.parent.name,
+        "track": item.track,
+        "input_ext": item.path.suffix.lstrip(".") if item.kind == "file" else "",
+        "parent": item.path.parent.name if item.kind != "generated" else "",
         "reldir": reldir,
         "command": command,
         "model": model,

@@ -1,4 +1,4 @@
-"""Run a task over many inputs: plan, load the model once, isolate each file, report.
+"""Run a task over many inputs: plan, load the model once, isolate each input, report.
 
 Exit codes: 0 every input ok or skipped; 1 some input failed; 2 usage or model error
 (raised as a MirctlError before or instead of per-file work); 130 interrupted (cli).
@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from mirctl import heap
+from mirctl import evaluation, heap
 from mirctl.errors import BackendUnavailable, MirctlError, ModelError, UsageError
 from mirctl.io.artifacts import AudioWriteOptions, write_artifact
 from mirctl.io.atomic import staged
-from mirctl.pipeline.inputs import expand_inputs, take_shard
+from mirctl.pipeline.inputs import expand_inputs, expand_stem_sets, generated_items, take_shard
 from mirctl.pipeline.plan import COMMON_FIELDS, check_template, plan
+from mirctl.pipeline.references import find_references
 from mirctl.pipeline.sources import read_reference, read_source
-from mirctl.pipeline.spec import InputItem, PlannedItem, RunOptions, TaskSpec
+from mirctl.pipeline.spec import EvalRequest, InputItem, OutputSlot, PlannedItem, RunOptions
+from mirctl.pipeline.task import Session, Task, find_task
 
 #: errors that concern the whole run (the model or the environment), not one file
 FATAL = (ModelError, BackendUnavailable, UsageError)
@@ -92,49 +94,63 @@ def jsonable(value: Any) -> Any:
 
 
 class _Loader:
-    """Loads the model on first use and keeps it for the rest of the process."""
+    """Opens the task's :class:`Session` (loads the model) on first use and keeps it
+    for the rest of the process."""
 
-    def __init__(self, spec: TaskSpec, params: Any, ctx: Any) -> None:
-        self.spec, self.params, self.ctx = spec, params, ctx
-        self.model: Any = None
-        self.loaded = False
+    def __init__(self, task: Task, params: Any, ctx: Any) -> None:
+        self.task, self.params, self.ctx = task, params, ctx
+        self.session: Session | None = None
 
-    def get(self) -> Any:
-        if not self.loaded:
-            self.model = self.spec.load(self.params, self.ctx)
-            self.loaded = True
+    @property
+    def loaded(self) -> bool:
+        return self.session is not None
+
+    def get(self) -> Session:
+        if self.session is None:
+            self.session = Session(self.task, self.params, self.ctx)
             heap.end_startup()
-        return self.model
+        return self.session
 
     def info(self, fallback: str) -> dict[str, Any]:
-        info = getattr(self.model, "info", None) if self.loaded else None
+        info = getattr(self.session.model, "info", None) if self.session is not None else None
         return dict(info) if info else {"name": fallback}
 
 
-def _base_record(spec: TaskSpec, item: InputItem, params: Any, model_name: str) -> dict[str, Any]:
+def _base_record(task: Task, item: InputItem, params: Any, model_name: str) -> dict[str, Any]:
     return {"input": item.label, "status": None, "outputs": [], "error": None, "hint": None, "seconds": 0.0,
-            "command": spec.command, "model": {"name": model_name}, "params": jsonable(params), "result": {}}
+            "command": task.name, "model": {"name": model_name}, "params": jsonable(params), "result": {}}
 
 
-def process_one(spec: TaskSpec, loader: _Loader, params: Any, planned: PlannedItem, model_name: str,
-                audio: AudioWriteOptions, progress: Callable[[float], None], debug: bool = False) -> dict[str, Any]:
+def _read_references(request: EvalRequest | None, item: InputItem) -> dict[str, Any]:
+    if request is None:
+        return {}
+    return {k: (read_reference(p) if p is not None else None) for k, p in find_references(request, item).items()}
+
+
+def process_one(task: Task, loader: _Loader, params: Any, planned: PlannedItem, model_name: str,
+                progress: Callable[[float], None], debug: bool = False,
+                request: EvalRequest | None = None, slots: dict[str, OutputSlot] | None = None) -> dict[str, Any]:
     """Run one planned input in isolation; returns its report record.
 
     A FATAL error (model missing, backend absent) is re-raised: it would fail every file.
     """
-    record = _base_record(spec, planned.item, params, model_name)
+    record = _base_record(task, planned.item, params, model_name)
     start = time.perf_counter()
+    slots = slots or {}
     try:
-        source = read_source(spec.input_kind, planned.item.path)
-        if spec.references is not None:
-            source.refs = {k: (read_reference(p) if p is not None else None)
-                           for k, p in spec.references(params, planned.item).items()}
-        model = loader.get()
-        result = spec.process(model, source, params, progress)
+        source = read_source(task.input_kind, planned.item)
+        source.refs = _read_references(request, planned.item)
+        session = loader.get()
+        result = session.run(source, progress)
+        data = result.data
+        if request is not None and request.evaluation:
+            data = {**data, "eval": evaluation.module(request.evaluation).score(result.estimate, source.refs)}
         with staged() as stage:
             for key, final in planned.outputs.items():
-                write_artifact(result.outputs[key], stage.path_for(final), planned.formats[key], audio)
-        record.update(status="ok", outputs=[str(p) for p in planned.outputs.values()], result=jsonable(result.data))
+                slot = slots.get(key)
+                write_artifact(result.outputs[key], stage.path_for(final), planned.formats[key],
+                               (slot.audio if slot is not None else None) or AudioWriteOptions())
+        record.update(status="ok", outputs=[str(p) for p in planned.outputs.values()], result=jsonable(data))
     except FATAL:
         raise
     except MirctlError as err:
@@ -153,29 +169,22 @@ def process_one(spec: TaskSpec, loader: _Loader, params: Any, planned: PlannedIt
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(spec_module: str, params: Any, ctx: Any, audio: AudioWriteOptions, model_name: str,
-                 debug: bool) -> None:
-    import importlib
+def _worker_init(task_ref: str, params: Any, ctx: Any, model_name: str, debug: bool) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and cancels the pool
-    spec = importlib.import_module(spec_module).SPEC
-    _WORKER.update(spec=spec, params=params, loader=_Loader(spec, params, ctx), audio=audio,
-                   model_name=model_name, debug=debug)
+    task = find_task(task_ref)
+    _WORKER.update(task=task, params=params, loader=_Loader(task, params, ctx), model_name=model_name, debug=debug,
+                   request=task.eval_request(params), slots={s.key: s for s in task.slots(params)})
 
 
 def _worker_run(planned: PlannedItem) -> dict[str, Any]:
     w = _WORKER
     try:
-        return process_one(w["spec"], w["loader"], w["params"], planned, w["model_name"], w["audio"],
-                           lambda _f: None, w["debug"])
+        return process_one(w["task"], w["loader"], w["params"], planned, w["model_name"], lambda _f: None,
+                           w["debug"], w["request"], w["slots"])
     except FATAL as err:
         return {"_fatal": type(err).__name__, "error": err.message, "hint": err.hint}
-
-
-def spec_module(spec: TaskSpec) -> str:
-    """The module defining ``spec`` as ``SPEC`` (workers import it by name)."""
-    return spec.slots.__module__
 
 
 def _fatal_from(record: dict[str, Any]) -> MirctlError:
@@ -183,37 +192,63 @@ def _fatal_from(record: dict[str, Any]) -> MirctlError:
     return cls(record["error"], record.get("hint"))
 
 
+def expand(task: Task, options: RunOptions, extensions: tuple[str, ...] | None = None) -> list[InputItem]:
+    """The run's items for the task's shape (sorted; sharding comes after)."""
+    exts = extensions if extensions is not None else task.extensions
+    if task.shape == "stem_sets":
+        return expand_stem_sets(options.inputs, exts, options.recursive, options.stdin_lines, options.stems)
+    if task.shape == "generated":
+        if options.inputs:
+            if options.count is not None or options.names:
+                raise UsageError("give input files or -n/--names, not both",
+                                 hint="files are continued one item each; -n N generates N items from nothing")
+            return expand_inputs(options.inputs, exts, options.recursive, options.stdin_lines)
+        return generated_items(options.count, options.names)
+    if options.stems or options.count is not None or options.names:
+        raise UsageError(f"{task.name} takes input files, not --stems, -n or --names")
+    return expand_inputs(options.inputs, exts, options.recursive, options.stdin_lines)
+
+
+def _no_inputs_hint(task: Task) -> str:
+    if task.shape == "stem_sets":
+        return f"e.g. mirctl {task.name} stems_folder/, -r root/, or --stems a.wav b.wav"
+    if task.shape == "generated":
+        return f"e.g. mirctl {task.name} -n 20"
+    return f"e.g. mirctl {task.name} song.wav, a folder, or '-' for stdin"
+
+
 # --- the run ---------------------------------------------------------------------------
 
 
-def run(spec: TaskSpec, params: Any, options: RunOptions, reporter: Reporter | None = None,
-        audio: AudioWriteOptions | None = None, extensions: tuple[str, ...] = (),
-        template: str | None = None) -> RunSummary:
-    """Plan and run ``spec`` over ``options.inputs``; returns the summary (never exits)."""
+def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None = None,
+        extensions: tuple[str, ...] | None = None, template: str | None = None) -> RunSummary:
+    """Plan and run ``task`` over ``options.inputs``; returns the summary (never exits)."""
     from mirctl.models import RunContext
 
     reporter = reporter or NullReporter()
-    audio = audio or AudioWriteOptions()
     started = time.perf_counter()
-    template = options.filename or template or spec.default_template
-    check_template(template, COMMON_FIELDS + spec.template_fields)
+    task.validate(params)
+    template = options.filename or template or task.default_template
+    check_template(template, COMMON_FIELDS + task.template_fields)
     if options.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    out_dir = options.out_dir or Path("mirctl_out") / spec.command
+    out_dir = options.out_dir or Path("mirctl_out") / task.name
 
-    items = expand_inputs(options.inputs, extensions, options.recursive, options.stdin_lines)
+    items = expand(task, options, extensions)
     if not items:
-        raise UsageError("no input files given", hint=f"e.g. mirctl {spec.command} song.wav, a folder, or '-' for stdin")
+        raise UsageError("no inputs given", hint=_no_inputs_hint(task))
     items = take_shard(items, options.shard)
-    model_name = spec.model_name(params)
-    slots = spec.slots(params)
-    planned = plan(items, slots, template, out_dir, spec.command, model_name, options.overwrite)
+    model_name = task.model_name(params)
+    slot_list = task.slots(params)
+    slots = {s.key: s for s in slot_list}
+    request = task.eval_request(params)
+    planned = plan(items, slot_list, template, out_dir, task.name, model_name, options.overwrite)
 
     threads = options.threads
     if threads is None and options.jobs > 1:
         threads = max(1, (os.cpu_count() or 1) // options.jobs)
     ctx = RunContext(device=options.device, threads=threads, model_path=options.model_path)
-    summary = RunSummary(spec.command)
+    summary = RunSummary(task.name)
     todo = [p for p in planned if p.action == "run"]
     report_fh = None
     if options.report:
@@ -228,12 +263,12 @@ def run(spec: TaskSpec, params: Any, options: RunOptions, reporter: Reporter | N
         reporter.file_done(record)
 
     try:
-        reporter.start(spec.command, len(planned), len(todo))
+        reporter.start(task.name, len(planned), len(todo))
         stop = False
         for p in planned:  # skipped and refused inputs are reported up front
             if p.action == "run":
                 continue
-            record = _base_record(spec, p.item, params, model_name)
+            record = _base_record(task, p.item, params, model_name)
             if p.action == "skip":
                 record.update(status="skipped", outputs=[str(o) for o in p.outputs.values()])
             else:
@@ -243,19 +278,23 @@ def run(spec: TaskSpec, params: Any, options: RunOptions, reporter: Reporter | N
         if stop:
             summary.not_run = len(todo)
         elif options.jobs > 1 and len(todo) > 1:
-            _run_parallel(spec, params, ctx, todo, model_name, audio, options, emit, summary)
+            _run_parallel(task, params, ctx, todo, model_name, options, emit, summary)
         else:
-            loader = _Loader(spec, params, ctx)
+            loader = _Loader(task, params, ctx)
             for n, p in enumerate(todo):
                 reporter.file_start(p.item.label)
-                record = process_one(spec, loader, params, p, model_name, audio,
-                                     lambda f, label=p.item.label: reporter.file_progress(label, f), options.debug)
+                record = process_one(task, loader, params, p, model_name,
+                                     lambda f, label=p.item.label: reporter.file_progress(label, f), options.debug,
+                                     request, slots)
                 emit(record)
                 if record["status"] == "failed" and options.fail_fast:
                     summary.not_run = len(todo) - n - 1
                     break
-        if spec.summarize:
-            summary.extra = spec.summarize(summary.records)
+        summary.extra = dict(task.summarize(summary.records))
+        if request is not None and request.evaluation:
+            summary.extra.update(evaluation.module(request.evaluation).summarize(summary.records))
+        if options.table is not None:
+            write_table(options.table, summary.records)
     finally:
         summary.seconds = time.perf_counter() - started
         if report_fh:
@@ -264,9 +303,27 @@ def run(spec: TaskSpec, params: Any, options: RunOptions, reporter: Reporter | N
     return summary
 
 
-def _run_parallel(spec: TaskSpec, params: Any, ctx: Any, todo: list[PlannedItem], model_name: str,
-                  audio: AudioWriteOptions, options: RunOptions, emit: Callable[[dict], None],
-                  summary: RunSummary) -> None:
+def write_table(path: Path, records: list[dict[str, Any]]) -> None:
+    """One CSV row per input: its name, status and flattened ``result`` (atomically)."""
+    import csv
+    import io
+
+    rows = [{"input": r["input"], "status": r["status"], **evaluation.flatten(r.get("result") or {})}
+            for r in records]
+    columns = ["input", "status"] + sorted({k for row in rows for k in row} - {"input", "status"})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in sorted(rows, key=lambda r: r["input"]):
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with staged() as stage:
+        stage.path_for(path).write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _run_parallel(task: Task, params: Any, ctx: Any, todo: list[PlannedItem], model_name: str,
+                  options: RunOptions, emit: Callable[[dict], None], summary: RunSummary) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -274,7 +331,7 @@ def _run_parallel(spec: TaskSpec, params: Any, ctx: Any, todo: list[PlannedItem]
 
     pool = ProcessPoolExecutor(max_workers=min(options.jobs, len(todo)), mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_init,
-                               initargs=(spec_module(spec), params, ctx, audio, model_name, options.debug))
+                               initargs=(task.ref, params, ctx, model_name, options.debug))
     pending = {pool.submit(_worker_run, p) for p in todo}
     try:
         while pending:

@@ -1,21 +1,54 @@
-"""Read one input file into the source object its task expects."""
+"""Read one planned input into the source object its task expects."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from mirctl.errors import InputError
 from mirctl.io.audio import probe_audio, read_audio
 from mirctl.io.midi import MIDI_EXTENSIONS, read_midi_file
-from mirctl.types import AudioSource, MidiSource
+from mirctl.pipeline.spec import InputItem
+from mirctl.types import AudioSource, GeneratedSource, MidiSource, NotesSource, StemSetSource
 
 
-def read_source(kind: str, path: Path) -> AudioSource | MidiSource:
+def read_source(kind: str, item: InputItem | Path) -> AudioSource | MidiSource | NotesSource | StemSetSource | GeneratedSource:
+    """``kind`` is the task's input kind (audio, midi, media, notes); stem sets and
+    generated items are read by their item's own kind."""
+    if isinstance(item, Path):
+        item = InputItem(item)
+    path = item.path
+    if item.kind == "generated":
+        return GeneratedSource(path, item.track, item.index or 0)
+    if item.kind == "stems":
+        return read_stem_set(item)
+    if kind == "notes":
+        from mirctl.io.notes import read_notes
+
+        return NotesSource(path, read_notes(path))
     if kind == "midi" or (kind == "media" and path.suffix.lower() in MIDI_EXTENSIONS):
         midi, header = read_midi_file(path)
         return MidiSource(path, midi, header)
     info = probe_audio(path)
     wav, sr = read_audio(path)
     return AudioSource(path, wav, sr, info.format, info.subtype)
+
+
+def read_stem_set(item: InputItem) -> StemSetSource:
+    """Every member file of a stem set; one unreadable stem fails the whole set, naming it."""
+    if not item.members:
+        raise InputError(f"{item.path} holds no audio stems")
+    stems, paths = {}, {}
+    for member in item.members:
+        name = member.stem
+        if name in stems:
+            raise InputError(f"{item.path}: two stems are called {name!r} ({paths[name].name}, {member.name})",
+                             hint="give every stem its own name")
+        try:
+            stems[name] = read_audio(member)
+        except InputError as err:
+            raise InputError(f"stem {member}: {err.message}", err.hint) from None
+        paths[name] = member
+    return StemSetSource(item.path, stems, paths)
 
 
 def read_reference(path: Path) -> object:

@@ -1,50 +1,18 @@
-"""The contract between a task module and the generic runner."""
+"""Plain data the runner passes around: run options, input items, planned items.
+
+The task contract itself (:class:`Task`, :class:`OutputSlot`) is in
+:mod:`mirctl.pipeline.task`; both are re-exported here for old imports.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Literal
 
-InputKind = Literal["audio", "midi", "media"]
+from mirctl.pipeline.task import EvalRequest, InputKind, OutputSlot, Shape, Task
 
-
-@dataclass(frozen=True)
-class OutputSlot:
-    """One file a task writes per input; ``fields`` fill the filename template."""
-
-    key: str
-    fields: dict[str, str]
-
-    @property
-    def ext(self) -> str:
-        return self.fields["ext"]
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """What the runner needs from a task (each ``tasks/<noun>.py`` defines ``SPEC``).
-
-    - ``slots(params)``: the outputs each input produces, known before any model loads;
-    - ``model_name(params)``: fills ``{model}`` and the report;
-    - ``load(params, ctx)``: builds the model once per process (None when weight-free);
-    - ``process(model, source, params, progress)``: one input -> ``TaskResult``;
-      ``progress(fraction)`` reports work within the file;
-    - ``references(params, item)``: reference files for ``--eval`` (read by the runner
-      into ``source.refs``; a missing one is None);
-    - ``summarize(records)``: run-level figures for the summary line.
-    """
-
-    command: str
-    input_kind: InputKind
-    default_template: str
-    template_fields: tuple[str, ...]
-    slots: Callable[[Any], list[OutputSlot]]
-    model_name: Callable[[Any], str]
-    load: Callable[[Any, Any], Any]
-    process: Callable[..., Any]
-    summarize: Callable[[list[dict]], dict] | None = None
-    references: Callable[[Any, "InputItem"], dict[str, Path | None]] | None = None
+__all__ = ["EvalRequest", "InputItem", "InputKind", "OutputSlot", "PlannedItem", "RunOptions", "Shape", "Task"]
 
 
 @dataclass(frozen=True)
@@ -65,20 +33,43 @@ class RunOptions:
     report: Path | None = None
     debug: bool = False
     stdin_lines: tuple[str, ...] | None = field(default=None, repr=False)
+    #: stem sets: these files form one set (``--stems a.wav b.wav``)
+    stems: tuple[str, ...] = ()
+    #: generated items: how many (``-n``) or their names (``--names``)
+    count: int | None = None
+    names: tuple[str, ...] = ()
+    #: one CSV row per input with its flattened result (``--csv``; eval commands)
+    table: Path | None = None
+
+
+ItemKind = Literal["file", "stems", "generated"]
 
 
 @dataclass
 class InputItem:
-    """One input after expansion: its path, the folder it was found under, or an error."""
+    """One input after expansion: a file, a folder of stems or a generated item's name.
+
+    ``base`` is the folder it was found under (for ``{reldir}``); ``members`` the stem
+    files of a stem set; ``error``/``hint`` mark an input that cannot be planned.
+    """
 
     path: Path
     base: Path | None = None
     error: str | None = None
     hint: str | None = None
+    kind: ItemKind = "file"
+    members: tuple[Path, ...] = ()
+    index: int | None = None
 
     @property
     def label(self) -> str:
-        return str(self.path)
+        return self.path.name if self.kind == "generated" else str(self.path)
+
+    @property
+    def track(self) -> str:
+        if self.kind == "file":
+            return self.path.stem if self.path.suffix else self.path.name
+        return self.path.name
 
 
 @dataclass

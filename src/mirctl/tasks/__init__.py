@@ -1,2 +1,27 @@
-"""Task modules: pure functions from arrays/MIDI to results, plus each task's ``SPEC``
-(the contract the generic runner in :mod:`mirctl.pipeline` consumes)."""
+"""One module per task: arrays/MIDI in, results out (no file I/O, no printing).
+
+:data:`REGISTRY` names every runnable task by its command; each module's ``TASK``
+object is the :class:`mirctl.pipeline.Task` the runner (and its workers) use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mirctl.pipeline.task import Task
+
+#: command -> "module:attribute" of its Task
+REGISTRY: dict[str, str] = {
+    "info": "mirctl.tasks.info:TASK",
+    "separate": "mirctl.tasks.separation:TASK",
+    "transcribe": "mirctl.tasks.transcription:TASK",
+    "eval separate": "mirctl.tasks.scoring:SEPARATION",
+    "eval transcribe": "mirctl.tasks.scoring:TRANSCRIPTION",
+}
+
+
+def get_task(command: str) -> Task:
+    from mirctl.pipeline.task import find_task
+
+    return find_task(REGISTRY[command])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from mirctl.pipeline.spec import OutputSlot, TaskSpec
+from mirctl.pipeline.task import OutputSlot, Task
 from mirctl.types import AudioSource, ImageOut, MidiSource, TaskResult
 
 
@@ -78,17 +78,20 @@ def info(source: AudioSource | MidiSource, params: Params) -> TaskResult:
     return TaskResult(outputs=outputs, data=data)
 
 
-def _slots(params: Params) -> list[OutputSlot]:
-    return [OutputSlot("plot", {"output": "plot", "ext": "png"})] if params.plot else []
+class Info(Task[Params]):
+    def slots(self, params: Params) -> list[OutputSlot]:
+        return [OutputSlot("plot", {"output": "plot", "ext": "png"})] if params.plot else []
+
+    def process(self, model: Any, source: Any, params: Params, progress: Any) -> TaskResult:
+        return info(source, params)
 
 
-SPEC = TaskSpec(
-    command="info",
-    input_kind="media",
-    default_template="{track}.{ext}",
-    template_fields=("output", "ext"),
-    slots=_slots,
-    model_name=lambda params: "none",
-    load=lambda params, ctx: None,
-    process=lambda model, source, params, progress: info(source, params),
-)
+def _extensions() -> tuple[str, ...]:
+    from mirctl.io.audio import AUDIO_EXTENSIONS
+    from mirctl.io.midi import MIDI_EXTENSIONS
+
+    return AUDIO_EXTENSIONS + MIDI_EXTENSIONS
+
+
+TASK = Info(name="info", ref=f"{__name__}:TASK", input_kind="media", extensions=_extensions(),
+            default_template="{track}.{ext}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from mirctl.errors import ModelError, UsageError, ValidationError
-from mirctl.pipeline.spec import InputItem, OutputSlot, TaskSpec
+from mirctl.pipeline.task import EvalRequest, OutputSlot, Task
 from mirctl.types import AudioOut, AudioSource, TaskResult
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ class Params:
     segment: float | None = None
     clip: str = "rescale"
     format: str = "wav"
+    bits: str = "16"
+    mp3_bitrate: int = 320
     seed: int | None = None
     eval_dir: Path | None = None
     chunk_s: float = 60.0  # inputs longer than this go to the model in cross-faded chunks (0: never)
@@ -76,6 +78,9 @@ def output_stems(params: Params, sources: tuple[str, ...]) -> list[str]:
 
 
 def validate(params: Params) -> None:
+    from mirctl.io.audio import check_write_options
+
+    check_write_options(params.format, params.bits)
     if params.clip not in CLIP_MODES:
         raise UsageError(f"--clip {params.clip!r} is not one of {', '.join(CLIP_MODES)}")
     if params.shifts < 0:
@@ -228,118 +233,57 @@ def stem_levels(stems: dict[str, np.ndarray], sr: int) -> dict[str, dict[str, fl
     return {k: {"rms_dbfs": rms_db(v), "loudness_lufs": integrated_loudness(v, sr)} for k, v in stems.items()}
 
 
-def evaluate(stems: dict[str, np.ndarray], sr: int, refs: dict[str, Any]) -> dict[str, Any]:
-    """SDR per stem against reference stems.
-
-    ``sdr_db``: BSS Eval v3 SDR (mir_eval.separation.bss_eval_sources, every stem with a
-    reference evaluated jointly, on mono downmixes). ``nsdr_db``: the MDX-challenge
-    signal-to-distortion ratio 10·log10(Σs² / Σ(s-ŝ)²) over all channels.
-    """
-    import numpy as np
-
-    from mirctl.backends._lazy import require
-    from mirctl.dsp import resample
-
-    pairs = {}
-    for name, est in stems.items():
-        ref = refs.get(name)
-        if ref is None:
-            continue
-        ref_wav, ref_sr = ref
-        ref_wav = resample(ref_wav, ref_sr, sr)
-        if ref_wav.shape[0] != est.shape[0]:
-            ref_wav, est = ref_wav.mean(axis=0, keepdims=True), est.mean(axis=0, keepdims=True)
-        m = min(ref_wav.shape[1], est.shape[1])
-        pairs[name] = (ref_wav[:, :m].astype(np.float64), est[:, :m].astype(np.float64))
-    if not pairs:
-        return {"evaluated": [], "missing": sorted(stems)}
-    result: dict[str, Any] = {"evaluated": sorted(pairs), "missing": sorted(set(stems) - set(pairs)), "stems": {}}
-    for name, (r, e) in pairs.items():
-        num, den = np.sum(r ** 2), np.sum((r - e) ** 2)
-        nsdr = 10 * np.log10((num + 1e-8) / (den + 1e-8))
-        result["stems"][name] = {"nsdr_db": float(nsdr)}
-    separation = require("mir_eval.separation", extra="eval")
-    m = min(r.shape[1] for r, _ in pairs.values())
-    names = sorted(pairs)
-    ref_stack = np.stack([pairs[k][0].mean(axis=0)[:m] for k in names])
-    est_stack = np.stack([pairs[k][1].mean(axis=0)[:m] for k in names])
-    silent = ~np.any(ref_stack, axis=1)
-    if silent.any():  # BSS Eval is undefined for silent references
-        for k, s in zip(names, silent):
-            result["stems"][k]["sdr_db"] = None
-        names = [k for k, s in zip(names, silent) if not s]
-        ref_stack, est_stack = ref_stack[~silent], est_stack[~silent]
-    if names:
-        import warnings
-
-        with warnings.catch_warnings():  # deprecated in mir_eval 0.8 (kept: the extra pins <0.9)
-            warnings.simplefilter("ignore", FutureWarning)
-            sdr, _sir, _sar, _perm = separation.bss_eval_sources(ref_stack, est_stack, compute_permutation=False)
-        for k, v in zip(names, sdr):
-            result["stems"][k]["sdr_db"] = float(v)
-    return result
-
-
 def process(model: Any, source: AudioSource, params: Params, progress: Callable[[float], None]) -> TaskResult:
     stems = separate(source.wav, source.sr, model, params, progress)
     data: dict[str, Any] = {"sample_rate": source.sr, "channels": int(source.wav.shape[0]),
                             "duration_s": source.wav.shape[1] / source.sr, "stems": stem_levels(stems, source.sr)}
-    if params.eval_dir is not None:
-        data["eval"] = evaluate(stems, source.sr, source.refs)
-    return TaskResult(outputs={k: AudioOut(v, source.sr) for k, v in stems.items()}, data=data)
+    return TaskResult(outputs={k: AudioOut(v, source.sr) for k, v in stems.items()}, data=data,
+                      estimate=(stems, source.sr))
 
 
-def references(params: Params, item: InputItem) -> dict[str, Path | None]:
-    """Reference stems for ``--eval DIR``: DIR/<track>/<stem>.*, DIR/<parent>/<stem>.*, DIR/<stem>.*"""
+class Separation(Task[Params]):
+    """``mirctl separate``: one audio file in, one audio file per stem out."""
+
+    def validate(self, params: Params) -> None:
+        validate(params)
+
+    def slots(self, params: Params) -> list[OutputSlot]:
+        from mirctl.io.artifacts import AudioWriteOptions
+
+        card = resolve_card(params.model, params.model_path)
+        audio = AudioWriteOptions(bits=params.bits, mp3_bitrate=params.mp3_bitrate)
+        return [OutputSlot(stem, {"stem": stem, "ext": params.format}, audio) for stem in output_stems(params, card.stems)]
+
+    def model_name(self, params: Params) -> str:
+        return resolve_card(params.model, params.model_path).name
+
+    def load(self, params: Params, ctx: Any) -> Any:
+        from dataclasses import replace
+
+        from mirctl import models
+
+        card = resolve_card(params.model, params.model_path)
+        return models.load(card, replace(ctx, model_path=params.model_path or ctx.model_path))
+
+    def process(self, model: Any, source: AudioSource, params: Params, progress: Callable[[float], None]) -> TaskResult:
+        return process(model, source, params, progress)
+
+    def eval_request(self, params: Params) -> EvalRequest | None:
+        """``--eval DIR``: DIR/<track>/<stem>.*, DIR/<parent>/<stem>.*, DIR/<stem>.*"""
+        if params.eval_dir is None:
+            return None
+        from mirctl.io.audio import AUDIO_EXTENSIONS
+
+        card = resolve_card(params.model, params.model_path)
+        return EvalRequest(Path(params.eval_dir), AUDIO_EXTENSIONS, tuple(output_stems(params, card.stems)),
+                           evaluation="separation")
+
+
+def _extensions() -> tuple[str, ...]:
     from mirctl.io.audio import AUDIO_EXTENSIONS
 
-    card = resolve_card(params.model, params.model_path)
-    root = Path(params.eval_dir)
-    folders = [root / item.path.stem, root / item.path.parent.name, root]
-    found: dict[str, Path | None] = {}
-    for stem in output_stems(params, card.stems):
-        found[stem] = next((f / f"{stem}{ext}" for f in folders for ext in AUDIO_EXTENSIONS
-                            if (f / f"{stem}{ext}").is_file()), None)
-    return found
+    return AUDIO_EXTENSIONS
 
 
-def _slots(params: Params) -> list[OutputSlot]:
-    validate(params)
-    card = resolve_card(params.model, params.model_path)
-    return [OutputSlot(stem, {"stem": stem, "ext": params.format}) for stem in output_stems(params, card.stems)]
-
-
-def _load(params: Params, ctx: Any) -> Any:
-    from dataclasses import replace
-
-    from mirctl import models
-
-    card = resolve_card(params.model, params.model_path)
-    return models.load(card, replace(ctx, model_path=params.model_path or ctx.model_path))
-
-
-def _summarize(records: list[dict]) -> dict:
-    sdrs: dict[str, list[float]] = {}
-    for r in records:
-        for stem, m in (r.get("result", {}).get("eval", {}).get("stems", {}) or {}).items():
-            if m.get("sdr_db") is not None:
-                sdrs.setdefault(stem, []).append(m["sdr_db"])
-    if not sdrs:
-        return {}
-    import statistics
-
-    return {"median_sdr_db": {k: round(statistics.median(v), 2) for k, v in sorted(sdrs.items())}}
-
-
-SPEC = TaskSpec(
-    command="separate",
-    input_kind="audio",
-    default_template="{model}/{track}/{stem}.{ext}",
-    template_fields=("stem", "ext"),
-    slots=_slots,
-    model_name=lambda params: resolve_card(params.model, params.model_path).name,
-    load=_load,
-    process=process,
-    summarize=_summarize,
-    references=lambda params, item: references(params, item) if params.eval_dir else {},
-)
+TASK = Separation(name="separate", ref=f"{__name__}:TASK", input_kind="audio", extensions=_extensions(),
+                  default_template="{model}/{track}/{stem}.{ext}", template_fields=("stem", "ext"))

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from mirctl.errors import UsageError
 from mirctl.io.midi import MidiScore, MidiTrack
-from mirctl.pipeline.spec import InputItem, OutputSlot, TaskSpec
+from mirctl.pipeline.task import EvalRequest, OutputSlot, Task
 from mirctl.tasks.note_decoding import DecodeParams
 from mirctl.types import ArraysOut, AudioOut, AudioSource, ImageOut, MidiOut, Note, TaskResult, TextOut
 
@@ -189,33 +189,6 @@ def synthesize(notes: list[Note], sr: int = 44100, duration_s: float | None = No
     return out.astype(np.float32)[None, :]
 
 
-def evaluate(est: list[Note], ref: list[Note]) -> dict[str, Any]:
-    """mir_eval note precision/recall/F1: onset-only and with offsets (50 ms onsets,
-    50 cents pitch, offsets within 20 % of the note or 50 ms)."""
-    import numpy as np
-
-    from mirctl.backends._lazy import require
-
-    transcription = require("mir_eval.transcription", extra="eval")
-
-    def arrays(notes: list[Note]) -> tuple[Any, Any]:
-        keep = [n for n in notes if n.end_s > n.start_s]
-        iv = np.array([[n.start_s, n.end_s] for n in keep], dtype=float).reshape(-1, 2)
-        hz = np.array([440.0 * 2 ** ((n.pitch - 69) / 12) for n in keep], dtype=float)
-        return iv, hz
-
-    ref_iv, ref_hz = arrays(ref)
-    est_iv, est_hz = arrays(est)
-    result: dict[str, Any] = {"ref_notes": len(ref_hz), "est_notes": len(est_hz)}
-    if len(ref_hz) == 0 or len(est_hz) == 0:
-        zero = {"precision": 0.0, "recall": 0.0, "f1": 0.0}
-        return {**result, "onset": dict(zero), "onset_offset": dict(zero)}
-    for key, ratio in (("onset", None), ("onset_offset", 0.2)):
-        p, r, f, _ = transcription.precision_recall_f1_overlap(ref_iv, ref_hz, est_iv, est_hz, offset_ratio=ratio)
-        result[key] = {"precision": float(p), "recall": float(r), "f1": float(f)}
-    return result
-
-
 def transcribe(source: AudioSource, model: Any, params: Params,
                progress: Callable[[float], None] | None = None) -> TaskResult:
     """Transcribe one input; returns artifacts for ``params.outputs`` and note statistics."""
@@ -248,56 +221,43 @@ def transcribe(source: AudioSource, model: Any, params: Params,
     pitches = [n.pitch for n in notes]
     data: dict[str, Any] = {"mode": params.mode, "notes": len(notes), "duration_s": source.wav.shape[1] / source.sr,
                             "pitch_range": [min(pitches), max(pitches)] if pitches else None}
-    if params.eval_ref is not None:
-        ref = source.refs.get("notes")
-        data["eval"] = evaluate(notes, ref) if ref is not None else {"error": "no reference found"}
-    return TaskResult(outputs=outputs, data=data)
+    return TaskResult(outputs=outputs, data=data, estimate=notes)
 
 
-def references(params: Params, item: InputItem) -> dict[str, Path | None]:
-    """``--eval REF``: a .mid/.csv file used for every input, or a folder holding
-    <track>.mid, <track>.midi or <track>.csv."""
-    ref = Path(params.eval_ref)
-    if ref.is_file():
-        return {"notes": ref}
-    candidates = [ref / f"{item.path.stem}{ext}" for ext in (".mid", ".midi", ".csv")]
-    return {"notes": next((c for c in candidates if c.is_file()), None)}
+class Transcription(Task[Params]):
+    """``mirctl transcribe``: one audio file in, notes (MIDI, CSV…) or an f0 melody out."""
+
+    def validate(self, params: Params) -> None:
+        validate(params)
+
+    def slots(self, params: Params) -> list[OutputSlot]:
+        return [OutputSlot(kind, {"output": kind, "ext": OUTPUT_KINDS[kind]}) for kind in params.outputs]
+
+    def model_name(self, params: Params) -> str:
+        return params.model if params.mode == "notes" else params.melody_model
+
+    def load(self, params: Params, ctx: Any) -> Any:
+        from mirctl import models
+
+        task = "transcribe" if params.mode == "notes" else "melody"
+        return models.load(models.get_card(self.model_name(params), task=task), ctx)
+
+    def process(self, model: Any, source: AudioSource, params: Params, progress: Callable[[float], None]) -> TaskResult:
+        return transcribe(source, model, params, progress)
+
+    def eval_request(self, params: Params) -> EvalRequest | None:
+        """``--eval REF``: a .mid/.csv file used for every input, or a folder holding
+        <track>.mid, <track>.midi or <track>.csv."""
+        if params.eval_ref is None:
+            return None
+        return EvalRequest(Path(params.eval_ref), (".mid", ".midi", ".csv"), evaluation="transcription")
 
 
-def _slots(params: Params) -> list[OutputSlot]:
-    validate(params)
-    return [OutputSlot(kind, {"output": kind, "ext": OUTPUT_KINDS[kind]}) for kind in params.outputs]
+def _extensions() -> tuple[str, ...]:
+    from mirctl.io.audio import AUDIO_EXTENSIONS
+
+    return AUDIO_EXTENSIONS
 
 
-def _model_name(params: Params) -> str:
-    return params.model if params.mode == "notes" else params.melody_model
-
-
-def _load(params: Params, ctx: Any) -> Any:
-    from mirctl import models
-
-    task = "transcribe" if params.mode == "notes" else "melody"
-    return models.load(models.get_card(_model_name(params), task=task), ctx)
-
-
-def _summarize(records: list[dict]) -> dict:
-    scores = [r["result"]["eval"] for r in records if r.get("status") == "ok"
-              and isinstance(r.get("result", {}).get("eval"), dict) and "onset" in r["result"]["eval"]]
-    if not scores:
-        return {}
-    return {"mean_note_f1": {k: round(sum(s[k]["f1"] for s in scores) / len(scores), 4)
-                             for k in ("onset", "onset_offset")}}
-
-
-SPEC = TaskSpec(
-    command="transcribe",
-    input_kind="audio",
-    default_template="{track}.{ext}",
-    template_fields=("output", "ext"),
-    slots=_slots,
-    model_name=_model_name,
-    load=_load,
-    process=lambda model, source, params, progress: transcribe(source, model, params, progress),
-    summarize=_summarize,
-    references=lambda params, item: references(params, item) if params.eval_ref else {},
-)
+TASK = Transcription(name="transcribe", ref=f"{__name__}:TASK", input_kind="audio", extensions=_extensions(),
+                     default_template="{track}.{ext}")
