@@ -72,3 +72,13 @@ def test_shard_is_deterministic_over_input_order(tmp_path):
 def test_bad_shard_is_usage_error(bad):
     with pytest.raises(UsageError):
         parse_shard(bad)
+
+
+def test_the_same_file_by_two_spellings_or_a_symlink_is_one_input(tmp_path, monkeypatch):
+    from mirctl.pipeline.inputs import expand_inputs
+
+    (tmp_path / "a.wav").write_bytes(b"x")
+    (tmp_path / "link.wav").symlink_to(tmp_path / "a.wav")
+    monkeypatch.chdir(tmp_path)
+    items = expand_inputs(["a.wav", str(tmp_path / "a.wav"), "./a.wav", "link.wav"], (".wav",))
+    assert [str(i.path) for i in items] == ["a.wav"]

@@ -1,0 +1,111 @@
+"""mirctl.evaluation and the ``mirctl eval`` group: values, not keys."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import tone, write_wav
+from mirctl.cli.app import app
+from mirctl.evaluation import flatten
+from mirctl.evaluation import transcription as note_eval
+from mirctl.errors import ValidationError
+from mirctl.io.notes import notes_to_csv
+from mirctl.types import Note
+
+runner = CliRunner()
+REF = [Note(0.5 * i, 0.5 * i + 0.4, 60 + i, 80) for i in range(8)]
+
+
+def write_notes(path: Path, notes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(notes_to_csv(notes))
+    return path
+
+
+def mir_eval_f1(ref, est, offset_ratio):
+    import mir_eval
+
+    def arr(notes):
+        return (np.array([[n.start_s, n.end_s] for n in notes]),
+                np.array([440 * 2 ** ((n.pitch - 69) / 12) for n in notes]))
+
+    (ri, rp), (ei, ep) = arr(ref), arr(est)
+    return mir_eval.transcription.precision_recall_f1_overlap(ri, rp, ei, ep, offset_ratio=offset_ratio)[2]
+
+
+def test_note_scores_equal_mir_eval_called_directly():
+    est = [Note(n.start_s + (0.03 if i % 2 else 0.2), n.end_s, n.pitch, 80) for i, n in enumerate(REF)]
+    scores = note_eval.evaluate(REF, est)
+    assert scores["onset"]["f1"] == pytest.approx(mir_eval_f1(REF, est, None)) == pytest.approx(0.5)
+    assert scores["onset_offset"]["f1"] == pytest.approx(mir_eval_f1(REF, est, 0.2))
+    assert (scores["ref_notes"], scores["est_notes"]) == (8, 8)
+
+
+def test_note_validate_refuses_impossible_notes_and_warns_on_empty():
+    with pytest.raises(ValidationError, match="pitch 200"):
+        note_eval.validate(REF, [Note(0.0, 1.0, 200, 80)])
+    with pytest.warns(UserWarning, match="no notes"):
+        note_eval.validate(REF, [])
+    assert note_eval.score([], {"reference": None}) == {"error": "no reference found"}
+
+
+def test_flatten_makes_csv_columns():
+    assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {"a.b": 1, "a.c": "1 2", "d": None}
+
+
+def test_eval_transcribe_pairs_files_by_track_and_writes_a_csv(tmp_path):
+    refs, preds = tmp_path / "refs", tmp_path / "preds"
+    write_notes(refs / "perfect.csv", REF)
+    write_notes(refs / "half.csv", REF)
+    write_notes(preds / "perfect.csv", REF)
+    write_notes(preds / "half.csv", REF[:4])
+    write_notes(preds / "orphan.csv", REF)
+    table = tmp_path / "scores.csv"
+    res = runner.invoke(app, ["eval", "transcribe", str(preds), "--ref", str(refs), "--csv", str(table), "--json"])
+    assert res.exit_code == 0, res.output
+    recs = {Path(r["input"]).stem: r for r in map(json.loads, res.stdout.splitlines())}
+    assert recs["perfect"]["result"]["eval"]["onset_offset"]["f1"] == 1.0
+    assert recs["half"]["result"]["eval"]["onset"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3)}
+    assert recs["orphan"]["result"]["eval"] == {"error": "no reference found"}
+    rows = {Path(r["input"]).stem: r for r in csv.DictReader(table.open())}
+    assert float(rows["half"]["eval.onset.recall"]) == 0.5 and rows["orphan"]["eval.error"] == "no reference found"
+    assert list(rows) == ["half", "orphan", "perfect"]  # sorted by input
+
+
+def test_eval_transcribe_needs_an_existing_ref(tmp_path):
+    write_notes(tmp_path / "p.csv", REF)
+    res = runner.invoke(app, ["eval", "transcribe", str(tmp_path / "p.csv")])
+    assert res.exit_code == 2 and "--ref is required" in res.output
+    res = runner.invoke(app, ["eval", "transcribe", str(tmp_path / "p.csv"), "--ref", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_separate_eval_and_eval_separate_give_the_same_scores(tmp_path):
+    """--eval inside separate and the eval group run the same code on the same stems."""
+    sr = 22050
+    rng = np.random.default_rng(0)
+    harmonic = tone(440, 2.0, sr, 1, 0.3)
+    percussive = (0.3 * rng.standard_normal((1, 2 * sr)) * (rng.random((1, 2 * sr)) > 0.995)).astype(np.float32)
+    write_wav(tmp_path / "refs" / "song" / "harmonic.wav", harmonic, sr, "FLOAT")
+    write_wav(tmp_path / "refs" / "song" / "percussive.wav", percussive, sr, "FLOAT")
+    write_wav(tmp_path / "song.wav", harmonic + percussive, sr, "FLOAT")
+    out = tmp_path / "out"
+    sep = runner.invoke(app, ["separate", str(tmp_path / "song.wav"), "--model", "hpss", "-o", str(out), "--bits",
+                              "32f", "--eval", str(tmp_path / "refs"), "--json"])
+    assert sep.exit_code == 0, sep.output
+    inline = json.loads(sep.stdout.splitlines()[0])["result"]["eval"]
+    ev = runner.invoke(app, ["eval", "separate", str(out), "-r", "--ref", str(tmp_path / "refs"), "--json"])
+    assert ev.exit_code == 0, ev.output
+    (rec,) = [json.loads(x) for x in ev.stdout.splitlines()]
+    assert rec["input"] == str(out / "hpss" / "song")
+    group = rec["result"]["eval"]
+    assert group["evaluated"] == inline["evaluated"] == ["harmonic", "percussive"]
+    for stem in ("harmonic", "percussive"):
+        assert group["stems"][stem]["sdr_db"] == pytest.approx(inline["stems"][stem]["sdr_db"], abs=1e-3)
+    assert group["stems"]["harmonic"]["sdr_db"] > 10  # hpss finds the tone
