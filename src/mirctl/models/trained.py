@@ -51,7 +51,7 @@ def trained_card(folder: str | Path, task: str | None = None) -> ModelCard:
     card = read_card(folder)
     if task is not None and card.get("task") != task:
         raise ModelError(f"{folder} was trained for {card.get('task')!r}, not {task!r}",
-                         hint=f"pass a checkpoint made by `mirctl train {task}`")
+                         hint=f"pass a {task} model name (`mirctl models list`) or a checkpoint trained for {task}")
     if not (folder / WEIGHTS).is_file():
         raise ModelError(f"{folder} has a card but no {WEIGHTS}",
                          hint="the training run may have been stopped before its first save; run it again to resume")
