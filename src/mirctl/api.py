@@ -1,0 +1,132 @@
+"""mirctl from Python: one object per task that loads its model once.
+
+>>> from mirctl import api                       # cheap: no numpy, torch or model here
+>>> separator = api.Separator(model="hpss")      # the model loads in the constructor
+>>> stems = separator.separate(wav, sr)          # doctest: +SKIP
+
+Each object is a :class:`mirctl.pipeline.Session` — the very object the runner holds
+per process while ``mirctl separate`` or ``mirctl transcribe`` works through a batch —
+so a notebook and the command line run the same code with the same options. Options
+are the command's (``shifts``, ``onset_threshold``, …) as keyword arguments; ``device``
+and ``threads`` say where the model runs.
+
+Audio in: a float array shaped ``(channels, samples)`` or ``(samples,)`` with its rate,
+or a path to an audio file. Audio out: float32 ``(channels, samples)`` at the input's
+rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mirctl.errors import UsageError
+from mirctl.pipeline.task import Session
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from mirctl.types import AudioSource, Note
+
+__all__ = ["Separator", "Transcriber"]
+
+
+def _context(device: str, threads: int | None, model_path: Path | None = None) -> Any:
+    from mirctl.models import RunContext
+
+    return RunContext(device=device, threads=threads, model_path=Path(model_path) if model_path else None)
+
+
+def _params(cls: type, what: str, **options: Any) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UsageError(f"{what}: unknown option(s) {', '.join(unknown)}", hint="known: " + ", ".join(sorted(known)))
+    return cls(**options)
+
+
+def _audio(audio: Any, sr: int | None) -> AudioSource:
+    """A path or an array (+ rate) as the source the tasks take."""
+    import numpy as np
+
+    from mirctl.io.audio import read_audio
+    from mirctl.types import AudioSource
+
+    if isinstance(audio, (str, Path)):
+        wav, rate = read_audio(Path(audio))
+        return AudioSource(Path(audio), wav, rate)
+    if sr is None:
+        raise UsageError("an audio array needs its sample rate: pass sr=…")
+    wav = np.asarray(audio, dtype=np.float32)
+    if wav.ndim == 1:
+        wav = wav[None, :]
+    if wav.ndim != 2:
+        raise UsageError(f"audio must be shaped (channels, samples) or (samples,), got {wav.shape}")
+    return AudioSource(None, np.ascontiguousarray(wav), int(sr))
+
+
+class Separator(Session):
+    """``mirctl separate`` as an object.
+
+    >>> sep = Separator(model="hpss")            # doctest: +SKIP
+    >>> sep.stems                                 # doctest: +SKIP
+    ('harmonic', 'percussive')
+    """
+
+    def __init__(self, model: str = "htdemucs", *, model_path: str | Path | None = None, device: str = "auto",
+                 threads: int | None = None, **options: Any) -> None:
+        from mirctl.tasks import separation
+
+        params = _params(separation.Params, "Separator", model=model,
+                         model_path=Path(model_path) if model_path else None, **options)
+        super().__init__(separation.TASK, params, _context(device, threads, params.model_path))
+
+    @property
+    def stems(self) -> tuple[str, ...]:
+        """The stems :meth:`separate` returns, in order."""
+        from mirctl.tasks.separation import output_stems
+
+        return tuple(output_stems(self.params, tuple(self.model.sources)))
+
+    def separate(self, audio: Any, sr: int | None = None) -> dict[str, np.ndarray]:
+        """{stem: float32 (channels, samples)} at the input's rate and channel count."""
+        result = self.run(_audio(audio, sr))
+        return {name: out.wav for name, out in result.outputs.items()}
+
+
+class Transcriber(Session):
+    """``mirctl transcribe`` as an object: notes (basic-pitch) or, with
+    ``mode="melody"``, notes segmented from an f0 contour (pYIN or CREPE).
+
+    Options are the command's: ``onset_threshold``, ``frame_threshold``, ``min_note_ms``,
+    ``min_freq``, ``max_freq``, ``melodia_trick`` and ``multiple_pitch_bends``,
+    ``midi_tempo``, ``melody_model``.
+    """
+
+    def __init__(self, model: str = "basic-pitch", *, mode: str = "notes", device: str = "auto",
+                 threads: int | None = None, **options: Any) -> None:
+        from mirctl.tasks import transcription
+        from mirctl.tasks.note_decoding import DecodeParams
+
+        decode_names = {f.name for f in fields(DecodeParams)}
+        decode = _params(DecodeParams, "Transcriber", **{k: v for k, v in options.items() if k in decode_names})
+        rest = {k: v for k, v in options.items() if k not in decode_names}
+        params = _params(transcription.Params, "Transcriber", model=model, mode=mode, decode=decode, **rest)
+        super().__init__(transcription.TASK, replace(params, outputs=("midi",)), _context(device, threads))
+
+    def transcribe(self, audio: Any, sr: int | None = None) -> list[Note]:
+        """The notes of ``audio`` (a path, or an array with its rate), sorted by onset."""
+        notes = self.run(_audio(audio, sr)).estimate
+        return sorted(notes, key=lambda n: (n.start_s, n.pitch))
+
+    def to_midi(self, notes: list[Note], path: str | Path) -> Path:
+        """Write ``notes`` as the MIDI file ``mirctl transcribe`` would write."""
+        from mirctl.io.atomic import atomic_path
+        from mirctl.io.midi import write_midi
+        from mirctl.tasks.transcription import notes_to_midi
+
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            write_midi(tmp, notes_to_midi(notes, self.params.midi_tempo, self.params.multiple_pitch_bends))
+        return path
