@@ -96,6 +96,15 @@ _MODEL_OPTS = [
 ]
 
 
+def param_option(params: type, name: str, *decls: str, **kw: Any) -> Any:
+    """A ``typer.Option`` whose help and shown default come from the task's ``Params``
+    field ``name`` (declared once there with :func:`mirctl.options.option`)."""
+    from mirctl.options import default_of, help_of, shown_default
+
+    kw.setdefault("show_default", shown_default(default_of(params, name)))
+    return typer.Option(*decls, help=help_of(params, name), **kw)
+
+
 def runner_command(outputs: bool = True, model: bool = True) -> Callable[[Callable], Callable]:
     """Add the shared options to a command; it receives them bundled as ``run: Common``."""
     extra = _INPUT_OPTS + _BATCH_OPTS + (_OUTPUT_OPTS if outputs else []) + (_MODEL_OPTS if model else [])

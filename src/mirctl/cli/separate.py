@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from mirctl.cli.common import Common, execute, guarded, runner_command
+from mirctl.cli.common import Common, execute, guarded, param_option, runner_command
 from mirctl.resources import setting
+from mirctl.tasks.separation import Params as P
 
 EPILOG = """Examples:
 
@@ -47,20 +48,19 @@ class Bits(str, Enum):
 @runner_command()
 def separate(
     inputs: Annotated[list[str], typer.Argument(help="Audio files, folders or globs; '-' reads paths from stdin.")],
-    model: Annotated[Optional[str], typer.Option("--model", "-n", help="Model card (`mirctl models list --task separate`) "
-                     "or, with --model-path, a demucs signature.", show_default="htdemucs")] = None,
-    stems: Annotated[Optional[str], typer.Option(help="Comma-separated subset of stems to write, e.g. vocals,drums.")] = None,
-    two_stems: Annotated[Optional[str], typer.Option(help="Write STEM and no_STEM (the sum of the others).", metavar="STEM")] = None,
-    shifts: Annotated[Optional[int], typer.Option(help="Random time shifts averaged (demucs' equivariant trick); 0 is deterministic.", show_default="1")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed for the shifts, so shifted runs are reproducible.")] = None,
-    overlap: Annotated[Optional[float], typer.Option(help="Overlap between chunks.", show_default="0.25")] = None,
-    segment: Annotated[Optional[float], typer.Option(help="Chunk length in seconds (smaller uses less memory).")] = None,
-    chunk: Annotated[Optional[float], typer.Option(help="Songs longer than this many seconds are separated in cross-faded chunks, which bounds memory; 0 never chunks.", show_default="60")] = None,
-    clip: Annotated[Optional[Clip], typer.Option(help="Avoid clipping by rescaling a stem, clamping, or not at all.", show_default="rescale")] = None,
-    fmt: Annotated[Optional[Fmt], typer.Option("--format", help="Output audio format.", show_default="wav")] = None,
-    bits: Annotated[Optional[Bits], typer.Option(help="Sample format for wav/flac.", show_default="16")] = None,
-    mp3_bitrate: Annotated[Optional[int], typer.Option(min=32, max=320, help="MP3 bitrate in kbit/s.", show_default="320")] = None,
-    eval_dir: Annotated[Optional[Path], typer.Option("--eval", help="Folder of true stems (REF/<track>/<stem>.wav or REF/<stem>.wav): adds SDR per stem.", metavar="REFDIR")] = None,
+    model: Annotated[Optional[str], param_option(P, "model", "--model", "-n")] = None,
+    stems: Annotated[Optional[str], param_option(P, "stems")] = None,
+    two_stems: Annotated[Optional[str], param_option(P, "two_stems", metavar="STEM")] = None,
+    shifts: Annotated[Optional[int], param_option(P, "shifts")] = None,
+    seed: Annotated[Optional[int], param_option(P, "seed")] = None,
+    overlap: Annotated[Optional[float], param_option(P, "overlap")] = None,
+    segment: Annotated[Optional[float], param_option(P, "segment")] = None,
+    chunk: Annotated[Optional[float], param_option(P, "chunk_s", "--chunk")] = None,
+    clip: Annotated[Optional[Clip], param_option(P, "clip")] = None,
+    fmt: Annotated[Optional[Fmt], param_option(P, "format", "--format")] = None,
+    bits: Annotated[Optional[Bits], param_option(P, "bits")] = None,
+    mp3_bitrate: Annotated[Optional[int], param_option(P, "mp3_bitrate", min=32, max=320)] = None,
+    eval_dir: Annotated[Optional[Path], param_option(P, "eval_dir", "--eval", metavar="REFDIR")] = None,
     run: Common = Common(),
 ) -> None:
     """Split each song into stems (vocals, drums, bass, other…).

@@ -8,8 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from mirctl.cli.common import Common, execute, guarded, runner_command
+from mirctl.cli.common import Common, execute, guarded, param_option, runner_command
 from mirctl.resources import setting
+from mirctl.tasks.transcription import DecodeParams as D
+from mirctl.tasks.transcription import Params as P
 
 EPILOG = """Examples:
 
@@ -36,24 +38,24 @@ class Mode(str, Enum):
 @runner_command()
 def transcribe(
     inputs: Annotated[list[str], typer.Argument(help="Audio files, folders or globs; '-' reads paths from stdin.")],
-    mode: Annotated[Mode, typer.Option(help="notes: polyphonic note events; melody: monophonic f0.")] = Mode.notes,
-    model: Annotated[Optional[str], typer.Option("--model", "-n", help="Notes model card.", show_default="basic-pitch")] = None,
-    melody_model: Annotated[Optional[str], typer.Option(help="Melody (f0) model: pyin (weight-free), crepe-tiny or crepe-full.", show_default="pyin")] = None,
-    outputs: Annotated[Optional[str], typer.Option(help="Comma-separated: midi,csv,npz,sonify,plot.", show_default="midi")] = None,
-    onset_threshold: Annotated[Optional[float], typer.Option(help="Minimum onset activation to start a note.", show_default="0.5")] = None,
-    frame_threshold: Annotated[Optional[float], typer.Option(help="Minimum frame activation to keep a note on.", show_default="0.3")] = None,
-    min_note_ms: Annotated[Optional[float], typer.Option(help="Shortest note kept, in ms.", show_default="127.7")] = None,
-    min_freq: Annotated[Optional[float], typer.Option(help="Ignore notes below this frequency (Hz).")] = None,
-    max_freq: Annotated[Optional[float], typer.Option(help="Ignore notes above this frequency (Hz).")] = None,
+    mode: Annotated[Mode, param_option(P, "mode", show_default=True)] = Mode.notes,
+    model: Annotated[Optional[str], param_option(P, "model", "--model", "-n")] = None,
+    melody_model: Annotated[Optional[str], param_option(P, "melody_model")] = None,
+    outputs: Annotated[Optional[str], param_option(P, "outputs")] = None,
+    onset_threshold: Annotated[Optional[float], param_option(D, "onset_threshold")] = None,
+    frame_threshold: Annotated[Optional[float], param_option(D, "frame_threshold")] = None,
+    min_note_ms: Annotated[Optional[float], param_option(D, "min_note_ms")] = None,
+    min_freq: Annotated[Optional[float], param_option(D, "min_freq")] = None,
+    max_freq: Annotated[Optional[float], param_option(D, "max_freq")] = None,
     no_melodia_trick: Annotated[bool, typer.Option("--no-melodia-trick", help="Skip the melodia post-processing step.")] = False,
-    multiple_pitch_bends: Annotated[bool, typer.Option("--multiple-pitch-bends", help="Keep pitch bends on overlapping notes (one MIDI track per pitch).")] = False,
-    midi_tempo: Annotated[Optional[float], typer.Option(help="Tempo written to the MIDI file (BPM).", show_default="120")] = None,
-    eval_ref: Annotated[Optional[Path], typer.Option("--eval", help="Reference .mid/.csv, or a folder with <track>.mid|.csv: adds note P/R/F1 (mir_eval).", metavar="REF")] = None,
+    multiple_pitch_bends: Annotated[bool, param_option(P, "multiple_pitch_bends", "--multiple-pitch-bends",
+                                                      show_default=False)] = False,
+    midi_tempo: Annotated[Optional[float], param_option(P, "midi_tempo")] = None,
+    eval_ref: Annotated[Optional[Path], param_option(P, "eval_ref", "--eval", metavar="REF")] = None,
     run: Common = Common(),
 ) -> None:
     """Transcribe audio to notes (MIDI, CSV) with basic-pitch, or to an f0 melody with pYIN."""
     from mirctl.tasks import transcription as task
-    from mirctl.tasks.note_decoding import DecodeParams
 
     cmd = "transcribe"
 
@@ -61,14 +63,14 @@ def transcribe(
         params = task.Params(
             mode=mode.value, model=setting(cmd, "model", model), melody_model=setting(cmd, "melody_model", melody_model),
             outputs=tuple(o.strip() for o in setting(cmd, "outputs", outputs).split(",") if o.strip()),
-            decode=DecodeParams(onset_threshold=setting(cmd, "onset_threshold", onset_threshold),
-                                frame_threshold=setting(cmd, "frame_threshold", frame_threshold),
-                                min_note_ms=setting(cmd, "min_note_ms", min_note_ms), min_freq=min_freq,
-                                max_freq=max_freq, melodia_trick=not no_melodia_trick),
+            decode=D(onset_threshold=setting(cmd, "onset_threshold", onset_threshold),
+                     frame_threshold=setting(cmd, "frame_threshold", frame_threshold),
+                     min_note_ms=setting(cmd, "min_note_ms", min_note_ms), min_freq=min_freq,
+                     max_freq=max_freq, melodia_trick=not no_melodia_trick),
             multiple_pitch_bends=multiple_pitch_bends, midi_tempo=setting(cmd, "midi_tempo", midi_tempo),
             eval_ref=eval_ref,
         )
-        task.validate(params)
+        task.TASK.validate(params)
         return params, setting(cmd, "filename")
 
     params, template = guarded(build)  # a bad config file or option is a usage error, not a traceback

@@ -10,9 +10,10 @@ as seconds after :func:`frame_times`. The decoding reproduces basic-pitch 0.4.0'
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
+
+from mirctl.tasks.transcription import DecodeParams  # noqa: F401  (declared with the command's options)
 
 SR = 22050
 HOP = 256
@@ -26,22 +27,6 @@ CONTOUR_BINS_PER_SEMITONE = 3
 N_CONTOUR_BINS = N_PITCHES * CONTOUR_BINS_PER_SEMITONE
 ENERGY_TOLERANCE = 11  # frames below threshold that end a note
 BEND_TOLERANCE_BINS = 25
-
-
-@dataclass(frozen=True)
-class DecodeParams:
-    onset_threshold: float = 0.5
-    frame_threshold: float = 0.3
-    min_note_ms: float = 127.70
-    min_freq: float | None = None
-    max_freq: float | None = None
-    melodia_trick: bool = True
-    infer_onsets: bool = True
-    pitch_bends: bool = True
-
-    @property
-    def min_note_frames(self) -> int:
-        return int(np.round(self.min_note_ms / 1000 * (SR / HOP)))
 
 
 # --- windowing around the model ------------------------------------------------------

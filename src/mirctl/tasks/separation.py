@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from mirctl.errors import ModelError, UsageError, ValidationError
+from mirctl.options import option
 from mirctl.pipeline.task import EvalRequest, OutputSlot, Task
 from mirctl.types import AudioOut, AudioSource, TaskResult
 
@@ -29,20 +30,25 @@ CHUNK_OVERLAP_S = 5.0  # cross-fade between chunks of a long input
 
 @dataclass(frozen=True)
 class Params:
-    model: str = "htdemucs"
+    model: str = option("htdemucs", "Model card (`mirctl models list --task separate`) or, with --model-path, a "
+                                    "demucs signature.", config="model")
     model_path: Path | None = None
-    stems: tuple[str, ...] = ()
-    two_stems: str | None = None
-    shifts: int = 1
-    overlap: float = 0.25
-    segment: float | None = None
-    clip: str = "rescale"
-    format: str = "wav"
-    bits: str = "16"
-    mp3_bitrate: int = 320
-    seed: int | None = None
-    eval_dir: Path | None = None
-    chunk_s: float = 60.0  # inputs longer than this go to the model in cross-faded chunks (0: never)
+    stems: tuple[str, ...] = option((), "Comma-separated subset of stems to write, e.g. vocals,drums.")
+    two_stems: str | None = option(None, "Write STEM and no_STEM (the sum of the others).")
+    shifts: int = option(1, "Random time shifts averaged (demucs' equivariant trick); 0 is deterministic.",
+                         config="shifts")
+    overlap: float = option(0.25, "Overlap between chunks.", config="overlap")
+    segment: float | None = option(None, "Chunk length in seconds (smaller uses less memory).")
+    clip: str = option("rescale", "Avoid clipping by rescaling a stem, clamping, or not at all.", config="clip")
+    format: str = option("wav", "Output audio format.", config="format")
+    bits: str = option("16", "Sample format for wav/flac.", config="bits")
+    mp3_bitrate: int = option(320, "MP3 bitrate in kbit/s.", config="mp3_bitrate")
+    seed: int | None = option(None, "Seed for the shifts, so shifted runs are reproducible.")
+    eval_dir: Path | None = option(None, "Folder of true stems (REF/<track>/<stem>.wav or REF/<stem>.wav): adds "
+                                         "SDR per stem.")
+    #: inputs longer than this go to the model in cross-faded chunks (0: never)
+    chunk_s: float = option(60.0, "Songs longer than this many seconds are separated in cross-faded chunks, which "
+                                  "bounds memory; 0 never chunks.", config="chunk")
 
 
 @lru_cache(maxsize=8)

@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 from mirctl.errors import UsageError
 from mirctl.io.midi import MidiScore, MidiTrack
+from mirctl.options import option
 from mirctl.pipeline.task import EvalRequest, OutputSlot, Task
-from mirctl.tasks.note_decoding import DecodeParams
 from mirctl.types import ArraysOut, AudioOut, AudioSource, ImageOut, MidiOut, Note, TaskResult, TextOut
 
 OUTPUT_KINDS = {"midi": "mid", "csv": "csv", "npz": "npz", "sonify": "wav", "plot": "png"}
@@ -28,16 +28,36 @@ MIN_TEMPO = 3.6  # BPM: a MIDI tempo is at most 2**24 - 1 microseconds per beat
 
 
 @dataclass(frozen=True)
+class DecodeParams:
+    """basic-pitch's note decoding options (its ``predict`` defaults)."""
+
+    onset_threshold: float = option(0.5, "Minimum onset activation to start a note.", config="onset_threshold")
+    frame_threshold: float = option(0.3, "Minimum frame activation to keep a note on.", config="frame_threshold")
+    min_note_ms: float = option(127.70, "Shortest note kept, in ms.", config="min_note_ms")
+    min_freq: float | None = option(None, "Ignore notes below this frequency (Hz).")
+    max_freq: float | None = option(None, "Ignore notes above this frequency (Hz).")
+    melodia_trick: bool = option(True, "Apply the melodia post-processing step.")
+    infer_onsets: bool = True
+    pitch_bends: bool = True
+
+    @property
+    def min_note_frames(self) -> int:
+        return int(round(self.min_note_ms / 1000 * (22050 / 256)))  # frames at basic-pitch's 22050 / 256 Hz
+
+
+@dataclass(frozen=True)
 class Params:
-    mode: str = "notes"
-    model: str = "basic-pitch"
-    melody_model: str = "pyin"
-    outputs: tuple[str, ...] = ("midi",)
+    mode: str = option("notes", "notes: polyphonic note events; melody: monophonic f0.")
+    model: str = option("basic-pitch", "Notes model card.", config="model")
+    melody_model: str = option("pyin", "Melody (f0) model: pyin (weight-free), crepe-tiny or crepe-full.",
+                               config="melody_model")
+    outputs: tuple[str, ...] = option(("midi",), "Comma-separated: midi,csv,npz,sonify,plot.", config="outputs")
     decode: DecodeParams = field(default_factory=DecodeParams)
-    multiple_pitch_bends: bool = False
-    midi_tempo: float = 120.0
+    multiple_pitch_bends: bool = option(False, "Keep pitch bends on overlapping notes (one MIDI track per pitch).")
+    midi_tempo: float = option(120.0, "Tempo written to the MIDI file (BPM).", config="midi_tempo")
     sonify_sr: int = 44100
-    eval_ref: Path | None = None
+    eval_ref: Path | None = option(None, "Reference .mid/.csv, or a folder with <track>.mid|.csv: adds note "
+                                         "P/R/F1 (mir_eval).")
 
 
 def validate(params: Params) -> None:
