@@ -1,4 +1,4 @@
-"""Memory settings used around demucs (mirctl.heap): large tensors fault in as huge pages
+"""Memory settings used around demucs (mirctl.backends.malloc): large tensors fault in as huge pages
 or are reused from the heap, instead of being faulted in 4 KiB at a time per segment."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TH
 
 TORCH_PROBE = """
 import resource
-from mirctl.heap import tune_for_inference
+from mirctl.backends.malloc import tune_for_inference
 mode = tune_for_inference()
 import torch
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -27,7 +27,7 @@ print(mode, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 HEAP_PROBE = """
 import ctypes, ctypes.util, sys
 import numpy as np
-from mirctl.heap import lean, release_free_memory, tune_for_inference
+from mirctl.backends.malloc import lean, release_free_memory, tune_for_inference
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
@@ -109,7 +109,7 @@ def test_lean_mode_never_keeps_freed_memory():
 
 
 def test_unknown_mode_is_a_usage_error_naming_the_choices(monkeypatch):
-    from mirctl import heap
+    from mirctl.backends import malloc as heap
     from mirctl.errors import UsageError
 
     monkeypatch.setenv("MIRCTL_MALLOC", "turbo")
@@ -120,7 +120,7 @@ def test_unknown_mode_is_a_usage_error_naming_the_choices(monkeypatch):
 
 
 def test_lean_is_a_no_op_where_reuse_was_never_turned_on(monkeypatch):
-    from mirctl import heap
+    from mirctl.backends import malloc as heap
 
     calls = []
     monkeypatch.setattr(heap, "_set", lambda settings: calls.append(settings) or True)

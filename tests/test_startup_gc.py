@@ -65,3 +65,28 @@ def test_parallel_run_resumes_the_collector_in_the_parent(sine_wav, tmp_path):
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     assert "GC True True" in out.stdout
+
+
+@pytest.mark.parametrize("argv", [["models", "list"], ["models", "info", "hpss"], ["info", "/no/such/file.wav", "-q"],
+                                  ["train"], ["eval", "--help"]])
+def test_the_collector_is_on_again_after_every_command(argv):
+    code = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('GC', gc.isenabled(), flush=True))\n"
+            "sys.argv = ['mirctl'] + sys.argv[1:]\n"
+            "from mirctl.cli import main\n"
+            "main()\n")
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "GC True", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("argv, paused", [(["info", "x.wav"], True), (["transcribe", "x.wav"], True),
+                                          (["models", "list"], False), (["train", "x"], False), (["eval", "x"], False)])
+def test_only_the_commands_that_measured_a_gain_pause_the_collector(argv, paused):
+    code = ("import gc, sys\n"
+            "import mirctl.cli.app as app\n"
+            "app.main = lambda: print('PAUSED', not gc.isenabled())\n"
+            "sys.argv = ['mirctl'] + sys.argv[1:]\n"
+            "from mirctl.cli import main\n"
+            "main()\n")
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == f"PAUSED {paused}", out.stderr

@@ -78,3 +78,10 @@ def test_closed_pipe_does_not_raise(tmp_path):
     status, _, err = out.stdout.partition("\n")
     assert "Traceback" not in err
     assert status.strip() in ("0", "1", "120")
+
+
+@pytest.mark.parametrize("argv", [["train"], ["models", "list"], ["eval", "--help"]])
+def test_commands_that_did_not_opt_in_exit_normally(argv):
+    out = run("plain", *argv)
+    assert out.returncode == 0 and "atexit ran" in out.stdout
+    assert "interpreter teardown" in out.stderr

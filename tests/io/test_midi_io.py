@@ -109,3 +109,37 @@ def test_midi_score_reads_back(tmp_path):
     assert abs(notes[1].end - 2.0) < 1e-2 and pm.instruments[0].program == 4
     assert pm.instruments[0].pitch_bends[0].pitch == -4096
     assert abs(pm.get_tempo_changes()[1][0] - 90.0) < 0.01
+
+
+def test_midi_artifacts_from_pretty_midi_and_mido_are_written_by_those_libraries(tmp_path):
+    """Every MIDI output but transcribe's goes through pretty_midi/mido: a drum track on
+    channel 10, a tempo change, a time signature and a control change come back as written."""
+    import mido
+    import pretty_midi
+
+    from mirctl.io.artifacts import AudioWriteOptions, write_artifact
+    from mirctl.types import MidiOut
+
+    pm = pretty_midi.PrettyMIDI(initial_tempo=90)
+    piano = pretty_midi.Instrument(program=0, name="piano")
+    piano.notes.append(pretty_midi.Note(velocity=80, pitch=60, start=0.0, end=1.0))
+    piano.control_changes.append(pretty_midi.ControlChange(number=64, value=127, time=0.5))
+    drums = pretty_midi.Instrument(program=0, is_drum=True, name="drums")
+    drums.notes.append(pretty_midi.Note(velocity=100, pitch=36, start=0.0, end=0.1))
+    pm.instruments += [piano, drums]
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(3, 4, 0.0))
+    write_artifact(MidiOut(pm), tmp_path / "a.mid", "mid", AudioWriteOptions())
+    back = pretty_midi.PrettyMIDI(str(tmp_path / "a.mid"))
+    assert [(i.name, i.is_drum) for i in back.instruments] == [("piano", False), ("drums", True)]
+    assert back.instruments[0].control_changes[0].number == 64
+    assert [(t.numerator, t.denominator) for t in back.time_signature_changes] == [(3, 4)]
+    assert round(back.get_tempo_changes()[1][0]) == 90
+    channels = {m.channel for m in mido.MidiFile(str(tmp_path / "a.mid")) if m.type == "note_on"}
+    assert 9 in channels  # drums on MIDI channel 10
+
+    mf = mido.MidiFile()
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=400000), mido.Message("note_on", note=64, time=0),
+                            mido.Message("note_off", note=64, time=480)])
+    mf.tracks.append(track)
+    write_artifact(MidiOut(mf), tmp_path / "b.mid", "mid", AudioWriteOptions())
+    assert [m.type for m in mido.MidiFile(str(tmp_path / "b.mid")).tracks[0]][:3] == ["set_tempo", "note_on", "note_off"]

@@ -189,3 +189,29 @@ def test_each_card_file_is_named_after_its_card_so_lookups_parse_one_file():
     with pytest.raises(ModelError, match="transcribe model"):  # right file, wrong task
         get_card("htdemucs", task="transcribe")
     assert _card_file("../defaults") is None and _card_file("") is None
+
+
+@pytest.mark.parametrize("module, call, extra", [
+    ("mirctl.backends.crepe_backend", "build_network('tiny')", "crepe"),
+    ("mirctl.backends._lazy", "resolve_device('cpu', extra='train')", "train"),
+    ("mirctl.models.trained", "load_weights('x.safetensors')", "train"),
+])
+def test_install_hints_name_the_extra_of_the_task(monkeypatch, module, call, extra):
+    """A missing torch tells a CREPE user to install the crepe extra, not separate's."""
+    import importlib
+
+    from mirctl.backends import _lazy
+    from mirctl.errors import BackendUnavailable
+
+    real = importlib.import_module
+
+    def without_torch(name, *args):
+        if name.split(".")[0] in ("torch", "safetensors"):
+            raise ImportError(f"No module named {name!r}")
+        return real(name, *args)
+
+    mod = real(module)
+    monkeypatch.setattr(_lazy.importlib, "import_module", without_torch)
+    with pytest.raises(BackendUnavailable) as err:
+        eval(call, vars(mod))
+    assert err.value.hint == f"pip install 'mirctl[{extra}]'"

@@ -19,9 +19,10 @@ def require(module: str, extra: str) -> ModuleType:
         ) from None
 
 
-def resolve_device(device: str) -> str:
-    """Turn ``auto|cpu|cuda|cuda:N|mps`` into a device torch can use, checked now."""
-    torch = require("torch", extra="separate")
+def resolve_device(device: str, extra: str = "separate") -> str:
+    """Turn ``auto|cpu|cuda|cuda:N|mps`` into a device torch can use, checked now.
+    ``extra`` is the pip extra that brings torch for the caller's task."""
+    torch = require("torch", extra=extra)
     device = (device or "auto").lower()
     if device == "auto":
         if torch.cuda.is_available():
@@ -41,7 +42,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def set_torch_threads(threads: int | None) -> None:
+def set_torch_threads(threads: int | None, extra: str = "separate") -> None:
     if threads:
-        torch = require("torch", extra="separate")
+        torch = require("torch", extra=extra)
         torch.set_num_threads(int(threads))

@@ -33,7 +33,7 @@ LAYOUT = {"tiny": ([128, 16, 16, 16, 32, 64], 256), "full": ([1024, 128, 128, 12
 
 def build_network(capacity: str):
     """The CREPE convolutional network; parameter names match the published state dicts."""
-    torch = require("torch", extra="separate")
+    torch = require("torch", extra="crepe")
     nn, F = torch.nn, torch.nn.functional
     widths, flat = LAYOUT[capacity]
 
@@ -76,9 +76,9 @@ class CrepeTracker:
     """Melody-model protocol: ``__call__(mono, sr)`` -> {time_s, f0_hz, voiced, confidence}."""
 
     def __init__(self, card: ModelCard, paths: dict[str, Path], ctx: RunContext) -> None:
-        self.torch = require("torch", extra="separate")
-        set_torch_threads(ctx.threads)
-        self.device = resolve_device(ctx.device)
+        self.torch = require("torch", extra="crepe")
+        set_torch_threads(ctx.threads, extra="crepe")
+        self.device = resolve_device(ctx.device, extra="crepe")
         self.threshold = float(card.options.get("voicing_threshold", 0.5))
         path = next(iter(paths.values()))
         self.net = build_network(card.options.get("capacity", "tiny"))

@@ -10,12 +10,15 @@ own repository code builds them, so outputs match the demucs CLI.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from mirctl.backends._lazy import require, resolve_device, set_torch_threads
+from mirctl.backends.malloc import lean, release_free_memory, tune_for_inference
 from mirctl.errors import ModelError
-from mirctl.heap import tune_for_inference
+from mirctl.io.spool import RegionSpool
 from mirctl.models import checkpoint
 
 if TYPE_CHECKING:
@@ -40,7 +43,7 @@ class DemucsSeparator:
     """Stem-model protocol: ``sample_rate``, ``channels``, ``sources`` and ``__call__``."""
 
     def __init__(self, card: ModelCard, paths: dict[str, Path], ctx: RunContext) -> None:
-        tune_for_inference()  # before torch's first large tensor; see mirctl.heap
+        tune_for_inference()  # before torch's first large tensor; see mirctl.backends.malloc
         self._torch = require("torch", extra="separate")
         states = require("demucs.states", extra="separate")
         self._apply = require("demucs.apply", extra="separate")
@@ -75,6 +78,15 @@ class DemucsSeparator:
         models = getattr(self.model, "models", [self.model])
         limits = [float(m.segment) for m in models if isinstance(m, htdemucs.HTDemucs)]
         return min(limits, default=float("inf"))
+
+    @contextmanager
+    def long_input(self) -> Iterator[_Spooled]:
+        """Scope of a song long enough to be separated in chunks: memory goes back to the
+        OS as it is freed (:func:`mirctl.backends.malloc.lean`) and finished regions wait
+        on disk (:class:`mirctl.io.spool.RegionSpool`) instead of beside the model's own
+        working memory, so the peak stays bounded on a 10-minute song."""
+        with lean(), RegionSpool() as spool:
+            yield _Spooled(spool)
 
     def __call__(self, wav: np.ndarray, *, sr: int | None = None, shifts: int = 1, overlap: float = 0.25,
                  segment: float | None = None,
@@ -113,3 +125,18 @@ class DemucsSeparator:
             out = out.cpu()
             out.mul_(std).add_(mean)  # in place: long files hold (sources, channels, samples) once
         return out[0].numpy()
+
+
+class _Spooled:
+    """Finished regions go to the spool; reading them back first returns the model's
+    freed working memory to the OS."""
+
+    def __init__(self, spool: RegionSpool) -> None:
+        self.spool = spool
+
+    def append(self, region: np.ndarray) -> None:
+        self.spool.append(region)
+
+    def read_all(self) -> np.ndarray:
+        release_free_memory()
+        return self.spool.read_all()

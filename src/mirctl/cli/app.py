@@ -13,16 +13,7 @@ import typer
 
 from mirctl import __version__
 
-# command name -> (module, function); a None function means the module's ``app`` is a
-# command group. Modules are imported only for the commands an invocation builds.
-COMMANDS = {
-    "info": ("mirctl.cli.info", "info"),
-    "separate": ("mirctl.cli.separate", "separate"),
-    "transcribe": ("mirctl.cli.transcribe", "transcribe"),
-    "models": ("mirctl.cli.models", None),
-    "train": ("mirctl.cli.train", None),
-    "eval": ("mirctl.cli.eval", None),
-}
+from mirctl.cli.commands import COMMANDS, FAST_EXIT, command_in  # noqa: F401  (re-exported)
 
 
 def _version(value: bool) -> None:
@@ -62,17 +53,6 @@ def build(only: str | None = None) -> typer.Typer:
     return cli
 
 
-def command_in(argv: list[str]) -> str | None:
-    """The command an argument list runs, if it is a known one (the root takes only flags;
-    ``mirctl --help transcribe`` is the root's help, which lists every command)."""
-    for arg in argv:
-        if not arg.startswith("-"):
-            return arg if arg in COMMANDS else None
-        if arg in ("-h", "--help"):
-            return None
-    return None
-
-
 def __getattr__(name: str) -> Any:
     if name == "app":  # ``from mirctl.cli.app import app``: the whole CLI, built once
         globals()["app"] = full = build()
@@ -81,14 +61,23 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    """Run the app, then leave without tearing the interpreter down. The console script
-    and ``python -m mirctl`` reach it through :func:`mirctl.cli.main`, which pauses the
-    garbage collector first."""
+    """Run the app; the garbage collector is on again afterwards whatever happened (see
+    :mod:`mirctl.heap`), and the commands in ``FAST_EXIT`` leave without tearing the
+    interpreter down. The console script and ``python -m mirctl`` reach it through
+    :func:`mirctl.cli.main`, which pauses the collector first for ``PAUSE_GC`` commands."""
+    from mirctl import heap
+
+    command = command_in(sys.argv[1:])
+    code: Any = 0
     try:
-        build(command_in(sys.argv[1:]))()
+        build(command)()
     except SystemExit as done:
-        leave(done.code)
-    leave(0)
+        code = done.code
+    finally:
+        heap.end_startup()
+    if command in FAST_EXIT:
+        leave(code)
+    sys.exit(code)
 
 
 def leave(code: Any) -> None:

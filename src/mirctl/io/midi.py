@@ -132,5 +132,20 @@ def _track_chunk(events: list[tuple[int, tuple[int, ...]]]) -> bytes:
     return b"MTrk" + struct.pack(">L", len(data)) + bytes(data)
 
 
-def write_midi(path: Path, score: MidiScore) -> None:
-    Path(path).write_bytes(score.to_bytes())
+def write_midi(path: Path, score: object) -> None:
+    """Write a MIDI file. ``score`` is a :class:`MidiScore` (basic-pitch's fast writer,
+    used by ``transcribe`` only) or what the library made for MIDI builds: a
+    ``pretty_midi.PrettyMIDI`` or a ``mido.MidiFile``, written by that library (tempo
+    maps, drums on channel 10, control changes and time signatures are its job)."""
+    if isinstance(score, MidiScore):
+        Path(path).write_bytes(score.to_bytes())
+        return
+    module = type(score).__module__.split(".")[0]
+    if module == "pretty_midi" or module == "mido":
+        with open(path, "wb") as fh:  # both take a file object; neither appends an extension
+            if module == "pretty_midi":
+                score.write(fh)
+            else:
+                score.save(file=fh)
+        return
+    raise TypeError(f"cannot write a {type(score).__name__} as MIDI (use pretty_midi or mido)")

@@ -22,12 +22,13 @@ def _resolve(dotted: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def load_torch_package(path: Path, allow_classes: tuple[str, ...] = (), mmap: bool = False) -> Any:
+def load_torch_package(path: Path, allow_classes: tuple[str, ...] = (), mmap: bool = False,
+                       extra: str = "separate") -> Any:
     """``torch.load(path, weights_only=True)`` with ``allow_classes`` as safe globals.
 
     ``mmap=True`` maps tensor storage instead of reading it (for peeking at metadata).
     """
-    torch = require("torch", extra="separate")
+    torch = require("torch", extra=extra)
     classes = [_resolve(c) for c in allow_classes]
     try:
         with torch.serialization.safe_globals(classes):

@@ -118,19 +118,41 @@ def apply_clip(wav: np.ndarray, mode: str) -> np.ndarray:
     return wav
 
 
+class _Regions:
+    """Finished regions of a chunked result, kept in memory (a model with a
+    ``long_input()`` scope, such as demucs, parks them on disk instead)."""
+
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+
+    def __enter__(self) -> _Regions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.parts.clear()
+
+    def append(self, region: np.ndarray) -> None:
+        import numpy as np
+
+        self.parts.append(np.ascontiguousarray(region, dtype=np.float32))
+
+    def read_all(self) -> np.ndarray:
+        import numpy as np
+
+        return np.concatenate(self.parts, axis=-1)
+
+
 def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
                   progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Apply ``model`` to (channels, samples) ``x``; inputs longer than ``params.chunk_s``
     go in chunks that overlap by CHUNK_OVERLAP_S and are cross-faded linearly.
 
-    Finished regions wait in a disk spool (:mod:`mirctl.io.spool`) while later chunks
-    run, so peak memory is the model's working set plus one chunk, not plus the whole
-    song's stems. Returns (sources, channels, samples).
+    Finished regions are handed to the model's ``long_input()`` scope where it has one
+    (the demucs backend spools them to disk and gives freed memory back, so the peak
+    is the model's working set plus one chunk), else kept in memory. Returns
+    (sources, channels, samples).
     """
     import numpy as np
-
-    from mirctl.heap import lean, release_free_memory
-    from mirctl.io.spool import RegionSpool
 
     kwargs = dict(sr=sr, shifts=params.shifts, overlap=params.overlap, segment=params.segment, seed=params.seed)
     n = x.shape[1]
@@ -143,7 +165,8 @@ def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
     # fade-in and fade-out ramps of neighbouring chunks add up to exactly 1: no normalisation pass
     ramp = (np.arange(1, fade + 1, dtype=np.float64) / (fade + 1)).astype(np.float32)
     carry = None  # the faded-out tail of the previous chunk, waiting for the next one's fade-in
-    with lean(), RegionSpool() as spool:  # a long song: bounded memory before speed
+    scope = getattr(model, "long_input", None)
+    with (scope() if scope is not None else _Regions()) as regions:
         for k, start in enumerate(starts):
             stop = min(n, start + chunk)
 
@@ -158,12 +181,11 @@ def run_in_chunks(model: Any, x: np.ndarray, sr: int, params: Params,
             if stop < n:
                 res[..., -fade:] *= ramp[::-1]
                 carry = res[..., -fade:].copy()
-                spool.append(res[..., :-fade])
+                regions.append(res[..., :-fade])
             else:
-                spool.append(res)
+                regions.append(res)
             del res
-        release_free_memory()  # the model's working memory goes back before the stems come in
-        return spool.read_all()
+        return regions.read_all()
 
 
 def _channel_groups(n_channels: int, width: int) -> list[list[int]]:

@@ -201,8 +201,8 @@ def train(trainable: Trainable, params: Any, options: TrainOptions, reporter: Tr
         raise UsageError(f"{out} holds an unfinished run with other settings ({', '.join(changed)})",
                          hint="pass the same options to resume it, or --overwrite to start over")
 
-    set_torch_threads(options.threads)
-    device = resolve_device(options.device)
+    set_torch_threads(options.threads, extra="train")
+    device = resolve_device(options.device, extra="train")
     torch.manual_seed(options.seed)
     np.random.seed(options.seed % 2**32)
     torch.use_deterministic_algorithms(True, warn_only=True)
