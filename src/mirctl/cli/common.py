@@ -138,7 +138,7 @@ def read_stdin_paths(inputs: list[str]) -> tuple[str, ...] | None:
 
 
 def execute(task: Any, params: Any, inputs: list[str], run: Common, template: str | None = None,
-            describe: Callable | None = None, **more: Any) -> None:
+            describe: Callable | None = None, score_table: bool = False, **more: Any) -> None:
     """Run ``task`` through the pipeline, render it, and exit with the run's code.
 
     ``more`` sets the other :class:`~mirctl.pipeline.RunOptions` a command has (``stems``,
@@ -148,7 +148,8 @@ def execute(task: Any, params: Any, inputs: list[str], run: Common, template: st
     from mirctl.pipeline import RunOptions
     from mirctl.pipeline import run as run_pipeline
 
-    reporter = CliReporter(json_out=run.json, quiet=run.quiet, verbose=run.verbose, describe=describe)
+    reporter = CliReporter(json_out=run.json, quiet=run.quiet, verbose=run.verbose, describe=describe,
+                           score_table=score_table)
     options = RunOptions(
         inputs=tuple(inputs), out_dir=run.out_dir, filename=run.filename, overwrite=run.overwrite,
         recursive=run.recursive, fail_fast=run.fail_fast, jobs=run.jobs, shard=run.shard,

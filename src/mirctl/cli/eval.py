@@ -42,12 +42,6 @@ _Csv = Annotated[Optional[Path], typer.Option("--csv", help="Write one CSV row o
                                               metavar="FILE")]
 
 
-def _describe(record: dict[str, Any]) -> Any:
-    from mirctl.cli.reporting import score_line
-
-    return score_line(record)
-
-
 @app.command("separate", epilog=SEPARATE_EPILOG)
 @runner_command(outputs=False, model=False)
 def separate(
@@ -59,7 +53,7 @@ def separate(
     """Score separated stems: BSS Eval SDR and the MDX-challenge SDR per stem."""
     from mirctl.tasks import scoring
 
-    execute(scoring.SEPARATION, scoring.Params(ref=ref), inputs, run, describe=_describe, table=csv)
+    execute(scoring.SEPARATION, scoring.Params(ref=ref), inputs, run, score_table=True, table=csv)
 
 
 @app.command("transcribe", epilog=TRANSCRIBE_EPILOG)
@@ -73,4 +67,4 @@ def transcribe(
     """Score note transcriptions: precision, recall and F1, onset-only and with offsets (mir_eval)."""
     from mirctl.tasks import scoring
 
-    execute(scoring.TRANSCRIPTION, scoring.Params(ref=ref), inputs, run, describe=_describe, table=csv)
+    execute(scoring.TRANSCRIPTION, scoring.Params(ref=ref), inputs, run, score_table=True, table=csv)

@@ -39,8 +39,10 @@ def print_error(message: str, hint: str | None = None, console: Console | None =
 class CliReporter:
     def __init__(self, json_out: bool = False, quiet: bool = False, verbose: bool = False,
                  describe: Callable[[dict[str, Any]], Any] | None = None,
-                 console: Console | None = None, stdout: Any = None) -> None:
+                 console: Console | None = None, stdout: Any = None, score_table: bool = False) -> None:
         self.json_out, self.quiet, self.verbose = json_out, quiet, verbose
+        self.score_table = score_table  # eval commands: one table of every input's scores at the end
+        self.records: list[dict[str, Any]] = []
         self.describe = describe
         self._console = console  # made on first use: a quiet run that succeeds never imports rich
         self.stdout = stdout or sys.stdout
@@ -77,6 +79,8 @@ class CliReporter:
 
     def file_done(self, record: dict[str, Any]) -> None:
         self.done += 1
+        if self.score_table:
+            self.records.append(record)
         if self.json_out:
             self.stdout.write(json.dumps(record) + "\n")
             self.stdout.flush()
@@ -114,23 +118,40 @@ class CliReporter:
         if s["not_run"]:
             parts.append(f"{s['not_run']} not run (--fail-fast)")
         extra = {k: v for k, v in s.items() if k not in {"command", "ok", "skipped", "failed", "not_run", "seconds"}}
+        if self.score_table and self.records:
+            self.console.print(scores_table(self.records))
         self.console.print(f"{summary.command}: " + ", ".join(parts) + f" in {s['seconds']:.1f} s")
         for key, value in extra.items():
             self.console.print(f"  {escape(key.replace('_', ' '))}: {escape(_figures(value))}")
 
 
-def score_line(record: dict[str, Any]) -> str | None:
-    """The numbers under ``result.eval`` as one indented line (``eval`` commands)."""
+def scores_table(records: list[dict[str, Any]]) -> Any:
+    """A rich table: one row per scored input, one column per number under ``result.eval``
+    (a failed or unscored input shows its reason)."""
+    from rich.table import Table
+
     from mirctl.evaluation import flatten
 
-    scores = record.get("result", {}).get("eval")
-    if not isinstance(scores, dict):
-        return None
-    if "error" in scores:
-        return f"        {escape(str(scores['error']))}"
-    numbers = {k: v for k, v in flatten(scores).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    return "        " + escape("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                                        for k, v in numbers.items()))
+    rows = []
+    for r in sorted(records, key=lambda r: r["input"]):
+        scores = r.get("result", {}).get("eval")
+        flat = flatten(scores) if isinstance(scores, dict) else {}
+        rows.append((r["input"], r["status"], {k: v for k, v in flat.items()
+                                                if isinstance(v, (int, float)) and not isinstance(v, bool)},
+                     flat.get("error") or r.get("error")))
+    columns = sorted({k for _, _, nums, _ in rows for k in nums})
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("input", overflow="fold")
+    for c in columns:
+        table.add_column(c.removeprefix("stems.").replace(".", " "), justify="right")
+    for label, status, nums, error in rows:
+        if not nums:
+            table.add_row(escape(label), *[""] * len(columns)) if not error else \
+                table.add_row(escape(label), f"[red]{escape(str(error))}[/]", *[""] * (len(columns) - 1))
+            continue
+        table.add_row(escape(label), *[(f"{nums[c]:.3f}" if isinstance(nums[c], float) else str(nums[c]))
+                                       if c in nums else "" for c in columns])
+    return table
 
 
 def _figures(value: Any) -> str:
