@@ -138,11 +138,12 @@ def read_stdin_paths(inputs: list[str]) -> tuple[str, ...] | None:
 
 
 def execute(task: Any, params: Any, inputs: list[str], run: Common, template: str | None = None,
-            describe: Callable | None = None, score_table: bool = False, **more: Any) -> None:
+            describe: Callable | None = None, score_table: str = "", **more: Any) -> None:
     """Run ``task`` through the pipeline, render it, and exit with the run's code.
 
     ``more`` sets the other :class:`~mirctl.pipeline.RunOptions` a command has (``stems``,
-    ``count``, ``names``, ``table``).
+    ``count``, ``names``, ``table``); ``score_table`` names the ``mirctl.evaluation``
+    module whose scores an ``eval`` command shows as one table at the end.
     """
     from mirctl.cli.reporting import CliReporter, print_error
     from mirctl.pipeline import RunOptions

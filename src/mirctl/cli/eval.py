@@ -53,7 +53,7 @@ def separate(
     """Score separated stems: BSS Eval SDR and the MDX-challenge SDR per stem."""
     from mirctl.tasks import scoring
 
-    execute(scoring.SEPARATION, scoring.Params(ref=ref), inputs, run, score_table=True, table=csv)
+    execute(scoring.SEPARATION, scoring.Params(ref=ref), inputs, run, score_table="separation", table=csv)
 
 
 @app.command("transcribe", epilog=TRANSCRIBE_EPILOG)
@@ -67,4 +67,4 @@ def transcribe(
     """Score note transcriptions: precision, recall and F1, onset-only and with offsets (mir_eval)."""
     from mirctl.tasks import scoring
 
-    execute(scoring.TRANSCRIPTION, scoring.Params(ref=ref), inputs, run, score_table=True, table=csv)
+    execute(scoring.TRANSCRIPTION, scoring.Params(ref=ref), inputs, run, score_table="transcription", table=csv)

@@ -39,9 +39,9 @@ def print_error(message: str, hint: str | None = None, console: Console | None =
 class CliReporter:
     def __init__(self, json_out: bool = False, quiet: bool = False, verbose: bool = False,
                  describe: Callable[[dict[str, Any]], Any] | None = None,
-                 console: Console | None = None, stdout: Any = None, score_table: bool = False) -> None:
+                 console: Console | None = None, stdout: Any = None, score_table: str = "") -> None:
         self.json_out, self.quiet, self.verbose = json_out, quiet, verbose
-        self.score_table = score_table  # eval commands: one table of every input's scores at the end
+        self.score_table = score_table  # eval commands: the mirctl.evaluation module of the table at the end
         self.records: list[dict[str, Any]] = []
         self.describe = describe
         self._console = console  # made on first use: a quiet run that succeeds never imports rich
@@ -119,39 +119,58 @@ class CliReporter:
             parts.append(f"{s['not_run']} not run (--fail-fast)")
         extra = {k: v for k, v in s.items() if k not in {"command", "ok", "skipped", "failed", "not_run", "seconds"}}
         if self.score_table and self.records:
-            self.console.print(scores_table(self.records))
+            self.console.print(scores_table(self.records, self.score_table))
         self.console.print(f"{summary.command}: " + ", ".join(parts) + f" in {s['seconds']:.1f} s")
         for key, value in extra.items():
             self.console.print(f"  {escape(key.replace('_', ' '))}: {escape(_figures(value))}")
 
 
-def scores_table(records: list[dict[str, Any]]) -> Any:
-    """A rich table: one row per scored input, one column per number under ``result.eval``
-    (a failed or unscored input shows its reason)."""
+def scores_table(records: list[dict[str, Any]], evaluation_module: str) -> Any:
+    """A rich table: one row per input (paths shown below their common folder), one column
+    per score the evaluation module labels; a failed or unscored input shows why."""
+    import os
+
     from rich.table import Table
 
-    from mirctl.evaluation import flatten
+    from mirctl.evaluation import flatten, module
 
-    rows = []
-    for r in sorted(records, key=lambda r: r["input"]):
-        scores = r.get("result", {}).get("eval")
-        flat = flatten(scores) if isinstance(scores, dict) else {}
-        rows.append((r["input"], r["status"], {k: v for k, v in flat.items()
-                                                if isinstance(v, (int, float)) and not isinstance(v, bool)},
-                     flat.get("error") or r.get("error")))
-    columns = sorted({k for _, _, nums, _ in rows for k in nums})
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("input", overflow="fold")
-    for c in columns:
-        table.add_column(c.removeprefix("stems.").replace(".", " "), justify="right")
-    for label, status, nums, error in rows:
-        if not nums:
-            table.add_row(escape(label), *[""] * len(columns)) if not error else \
-                table.add_row(escape(label), f"[red]{escape(str(error))}[/]", *[""] * (len(columns) - 1))
+    flat = {r["input"]: flatten(r.get("result") or {}) for r in records}
+    keys = sorted({k for f in flat.values() for k in f})
+    columns = module(evaluation_module).table_columns(keys)
+    inputs = sorted(flat)
+    try:
+        common = os.path.commonpath([os.path.dirname(os.path.abspath(i)) for i in inputs])
+    except ValueError:
+        common = ""
+    table = Table(show_edge=False, pad_edge=False, title=f"scores (inputs below {common})" if common else None,
+                  title_justify="left")
+    shown = {i: os.path.relpath(os.path.abspath(i), common) if common else i for i in inputs}
+    table.add_column("input", overflow="fold", min_width=min(max(len(v) for v in shown.values()), 24))
+    for label, _ in columns:
+        table.add_column(label, justify="right", no_wrap=True)
+    by_input = {r["input"]: r for r in records}
+    for name in inputs:
+        values = flat[name]
+        reason = values.get("eval.error") or by_input[name].get("error")
+        if reason and not any(_get(values, k) is not None for _, k in columns):
+            table.add_row(f"{escape(shown[name])} [red]({escape(str(reason))})[/]", *[""] * len(columns))
             continue
-        table.add_row(escape(label), *[(f"{nums[c]:.3f}" if isinstance(nums[c], float) else str(nums[c]))
-                                       if c in nums else "" for c in columns])
+        table.add_row(escape(shown[name]), *[_cell(_get(values, k)) for _, k in columns])
     return table
+
+
+def _get(values: dict[str, Any], key: Any) -> Any:
+    """One flattened value, or for a tuple of keys their values joined by '/'."""
+    if isinstance(key, tuple):
+        parts = [values.get(k) for k in key]
+        return None if all(p is None for p in parts) else "/".join(_cell(p) for p in parts)
+    return values.get(key)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def _figures(value: Any) -> str:

@@ -12,7 +12,9 @@ and offers:
     what the runner calls: the references it found for one input (a missing one is
     None) against the task's estimate;
 ``summarize(records)``
-    run-level figures (medians, means) for the summary line.
+    run-level figures (medians, means) for the summary line;
+``table_columns(keys)``
+    short labels for the screen table of ``mirctl eval`` (flattened result keys).
 
 The same functions serve ``--eval`` on every command and the ``mirctl eval`` group.
 """

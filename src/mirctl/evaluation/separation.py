@@ -95,3 +95,12 @@ def summarize(records: list[dict]) -> dict:
     if not sdrs:
         return {}
     return {"median_sdr_db": {k: round(statistics.median(v), 2) for k, v in sorted(sdrs.items())}}
+
+
+def table_columns(keys: list[str]) -> list[tuple[str, str]]:
+    """Short column labels for a screen table: ``<stem> SDR`` and ``<stem> nSDR``."""
+    stems = sorted({k.split(".")[2] for k in keys if k.startswith("eval.stems.")})
+    out = []
+    for stem in stems:
+        out += [(f"{stem} SDR", f"eval.stems.{stem}.sdr_db"), (f"{stem} nSDR", f"eval.stems.{stem}.nsdr_db")]
+    return [(label, key) for label, key in out if key in keys]

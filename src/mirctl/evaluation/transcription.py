@@ -73,3 +73,17 @@ def summarize(records: list[dict]) -> dict:
     if not scores:
         return {}
     return {"mean_note_f1": {k: round(sum(s[k]["f1"] for s in scores) / len(scores), 4) for k in METRICS}}
+
+
+def table_columns(keys: list[str]) -> list[tuple[str, Any]]:
+    """Short column labels for a screen table of flattened results: the note counts as
+    ``ref/est``, then precision, recall and F1 onset-only and with offsets (``+off``).
+    A key given as a tuple is shown as its values joined by ``/``."""
+    columns: list[tuple[str, Any]] = []
+    if "eval.ref_notes" in keys:
+        columns.append(("ref/est", ("eval.ref_notes", "eval.est_notes")))
+    for metric, suffix in (("onset", ""), ("onset_offset", "+off")):
+        for short, name in (("P", "precision"), ("R", "recall"), ("F1", "f1")):
+            if f"eval.{metric}.{name}" in keys:
+                columns.append((short + suffix, f"eval.{metric}.{name}"))
+    return columns
