@@ -39,6 +39,8 @@ demo: setup
 		--eval examples/demo/melody.mid --overwrite
 	$(BIN)/mirctl transcribe examples/demo/piano.wav --mode melody --melody-model crepe-tiny --outputs csv,midi \
 		-o mirctl_out/demo/melody --overwrite
+	$(BIN)/mirctl eval transcribe mirctl_out/demo/transcribe/piano.mid mirctl_out/demo/melody/piano.mid \
+		--ref examples/demo/melody.mid --csv mirctl_out/demo/eval/notes.csv
 	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png)"
 
 test: setup
