@@ -105,21 +105,21 @@ def param_option(params: type, name: str, *decls: str, **kw: Any) -> Any:
     return typer.Option(*decls, help=help_of(params, name), **kw)
 
 
-def runner_command(outputs: bool = True, model: bool = True) -> Callable[[Callable], Callable]:
-    """Add the shared options to a command; it receives them bundled as ``run: Common``."""
-    extra = _INPUT_OPTS + _BATCH_OPTS + (_OUTPUT_OPTS if outputs else []) + (_MODEL_OPTS if model else [])
+def bundled_options(extra: list[tuple[str, Any, Any]], bundle: str, cls: type) -> Callable[[Callable], Callable]:
+    """Add the options ``extra`` (name, annotation, default) to a command's signature;
+    the command receives their values as one ``cls`` instance in its ``bundle`` argument."""
     names = {name for name, _, _ in extra}
 
     def decorate(fn: Callable) -> Callable:
         hints = typing.get_type_hints(fn, include_extras=True)  # resolve string annotations in fn's module
         own = [p.replace(annotation=hints.get(p.name, p.annotation))
-               for p in inspect.signature(fn).parameters.values() if p.name != "run"]
+               for p in inspect.signature(fn).parameters.values() if p.name != bundle]
         added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in extra]
 
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> Any:
             shared = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-            return fn(run=Common(**shared), **kwargs)
+            return fn(**{bundle: cls(**shared)}, **kwargs)
 
         del wrapper.__wrapped__  # typer must see the merged signature, not the original
         wrapper.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
@@ -127,6 +127,12 @@ def runner_command(outputs: bool = True, model: bool = True) -> Callable[[Callab
         return wrapper
 
     return decorate
+
+
+def runner_command(outputs: bool = True, model: bool = True) -> Callable[[Callable], Callable]:
+    """Add the shared options to a command; it receives them bundled as ``run: Common``."""
+    extra = _INPUT_OPTS + _BATCH_OPTS + (_OUTPUT_OPTS if outputs else []) + (_MODEL_OPTS if model else [])
+    return bundled_options(extra, "run", Common)
 
 
 def read_stdin_paths(inputs: list[str]) -> tuple[str, ...] | None:

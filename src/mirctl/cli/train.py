@@ -6,18 +6,15 @@ from :func:`trainer_command`) and runs it with :func:`execute_training`.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import shlex
 import sys
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from mirctl.cli.common import Device
+from mirctl.cli.common import Device, bundled_options
 from mirctl.errors import MirctlError
 
 #: sub-command -> (module, function) of each trainable task's train command
@@ -112,25 +109,7 @@ _TRAIN_OPTS = [
 
 def trainer_command() -> Callable[[Callable], Callable]:
     """Add the shared training options to a command; it receives them as ``train: TrainCommon``."""
-    names = {name for name, _, _ in _TRAIN_OPTS}
-
-    def decorate(fn: Callable) -> Callable:
-        hints = typing.get_type_hints(fn, include_extras=True)
-        own = [p.replace(annotation=hints.get(p.name, p.annotation))
-               for p in inspect.signature(fn).parameters.values() if p.name != "train"]
-        added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in _TRAIN_OPTS]
-
-        @functools.wraps(fn)
-        def wrapper(**kwargs: Any) -> Any:
-            shared = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-            return fn(train=TrainCommon(**shared), **kwargs)
-
-        del wrapper.__wrapped__
-        wrapper.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in own + added}
-        return wrapper
-
-    return decorate
+    return bundled_options(_TRAIN_OPTS, "train", TrainCommon)
 
 
 def execute_training(trainable: Any, params: Any, train: TrainCommon) -> None:

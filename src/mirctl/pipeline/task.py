@@ -157,11 +157,15 @@ def _no_progress(_fraction: float) -> None:
     pass
 
 
+def import_ref(ref: str, kind: type, default_attr: str) -> Any:
+    """Import ``"module:attribute"`` and check that it is a ``kind``."""
+    module, _, attr = ref.partition(":")
+    obj = getattr(importlib.import_module(module), attr or default_attr)
+    if not isinstance(obj, kind):
+        raise TypeError(f"{ref} is not a mirctl {kind.__name__}")
+    return obj
+
+
 def find_task(ref: str) -> Task:
     """Import ``"module:attribute"`` and return the Task it names."""
-    module, _, attr = ref.partition(":")
-    task = getattr(importlib.import_module(module), attr or "TASK")
-    if not isinstance(task, Task):
-        raise TypeError(f"{ref} is not a mirctl Task")
-    return task
-
+    return import_ref(ref, Task, "TASK")

@@ -87,10 +87,7 @@ class Trainable:
 
 
 def find_trainable(ref: str) -> Trainable:
-    import importlib
+    """Import ``"module:attribute"`` and return the Trainable it names."""
+    from mirctl.pipeline.task import import_ref
 
-    module, _, attr = ref.partition(":")
-    obj = getattr(importlib.import_module(module), attr or "TRAINABLE")
-    if not isinstance(obj, Trainable):
-        raise TypeError(f"{ref} is not a mirctl Trainable")
-    return obj
+    return import_ref(ref, Trainable, "TRAINABLE")
