@@ -172,13 +172,27 @@ def execute(task: Any, params: Any, inputs: list[str], run: Common, template: st
             raise
         print_error(err.message, err.hint)
         raise typer.Exit(err.exit_code) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        _ignore_interrupts()
         if reporter.progress is not None:
             reporter.progress.stop()
-        print_error("interrupted; finished outputs are kept, unfinished ones were removed",
-                    "run the same command again to resume (finished inputs are skipped)")
-        raise typer.Exit(130) from None
+        interrupted(getattr(stop, "summary", None))
     raise typer.Exit(summary.exit_code)
+
+
+def _ignore_interrupts() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # only the exit is left to do: no traceback on a second Ctrl-C
+
+
+def interrupted(summary: Any) -> None:
+    from mirctl.cli.reporting import print_error
+
+    done = f" after {summary.count('ok')} finished input(s); {summary.not_run} not run" if summary is not None else ""
+    print_error(f"interrupted{done}: finished outputs are kept and reported, unfinished ones were removed",
+                "run the same command again to resume (finished inputs are skipped)")
+    raise typer.Exit(130)
 
 
 def fail_usage(message: str, hint: str | None = None) -> None:

@@ -44,8 +44,42 @@ class Staging:
         for tmp, final in self.pairs:
             if not tmp.exists():
                 raise FileNotFoundError(f"temporary output for {final} was never written")
-        for tmp, final in self.pairs:
-            os.replace(tmp, final)
+        with _critical():  # a stop request waits until every output is renamed
+            for tmp, final in self.pairs:
+                os.replace(tmp, final)
+
+
+# --- a stop request (a --jobs worker's SIGTERM) never splits a commit ----------------------
+_state = {"committing": False, "deferred": False}
+_deferred_stop: list = []
+
+
+def committing() -> bool:
+    """True while :meth:`Staging.commit` renames an input's outputs into place."""
+    return _state["committing"]
+
+
+def defer_stop() -> None:
+    """Called by a signal handler during a commit: stop right after it instead."""
+    _state["deferred"] = True
+
+
+def on_deferred_stop(callback: object) -> None:
+    """What to call once a commit that deferred a stop has finished (it raises)."""
+    _deferred_stop[:] = [callback]
+
+
+@contextmanager
+def _critical() -> Iterator[None]:
+    _state["committing"] = True
+    try:
+        yield
+    finally:
+        _state["committing"] = False
+    if _state["deferred"]:
+        _state["deferred"] = False
+        for callback in _deferred_stop:
+            callback()  # type: ignore[operator]
 
 
 @contextmanager

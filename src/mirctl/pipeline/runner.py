@@ -23,7 +23,7 @@ from mirctl.pipeline.plan import COMMON_FIELDS, check_template, plan
 from mirctl.pipeline.references import find_references
 from mirctl.pipeline.sources import read_reference, read_source
 from mirctl.pipeline.spec import EvalRequest, InputItem, OutputSlot, PlannedItem, RunOptions
-from mirctl.pipeline.task import Session, Task, find_task
+from mirctl.pipeline.task import Session, Task
 
 #: errors that concern the whole run (the model or the environment), not one file
 FATAL = (ModelError, BackendUnavailable, UsageError)
@@ -61,18 +61,29 @@ class RunSummary:
     seconds: float = 0.0
     not_run: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False  # Ctrl-C: what finished is reported and kept, the rest is not run
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.records if r["status"] == status)
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
         return 1 if self.count("failed") or self.not_run else 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"command": self.command, "ok": self.count("ok"), "skipped": self.count("skipped"),
-                "failed": self.count("failed"), "not_run": self.not_run, "seconds": round(self.seconds, 3),
-                **self.extra}
+                "failed": self.count("failed"), "not_run": self.not_run, "interrupted": self.interrupted,
+                "seconds": round(self.seconds, 3), **self.extra}
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C ended a run; what finished was reported (``summary``), nothing partial is left."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        super().__init__("interrupted")
+        self.summary = summary
 
 
 def jsonable(value: Any) -> Any:
@@ -121,6 +132,13 @@ def _base_record(task: Task, item: InputItem, params: Any, model_name: str) -> d
             "command": task.name, "model": {"name": model_name}, "params": jsonable(params), "result": {}}
 
 
+def failed_record(planned: PlannedItem, error: str, hint: str | None = None) -> dict[str, Any]:
+    """The record of an input that failed outside its task (its worker died)."""
+    record = {"input": planned.item.label, "status": "failed", "outputs": [], "error": error, "hint": hint,
+              "seconds": 0.0, "command": None, "model": {}, "params": {}, "result": {}}
+    return record
+
+
 def _read_references(request: EvalRequest | None, item: InputItem) -> dict[str, Any]:
     if request is None:
         return {}
@@ -162,29 +180,6 @@ def process_one(task: Task, loader: _Loader, params: Any, planned: PlannedItem, 
     record["seconds"] = round(time.perf_counter() - start, 3)
     record["model"] = loader.info(model_name)
     return record
-
-
-# --- worker processes (--jobs N) ----------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_init(task_ref: str, params: Any, ctx: Any, model_name: str, debug: bool) -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and cancels the pool
-    task = find_task(task_ref)
-    _WORKER.update(task=task, params=params, loader=_Loader(task, params, ctx), model_name=model_name, debug=debug,
-                   request=task.eval_request(params), slots={s.key: s for s in task.slots(params)})
-
-
-def _worker_run(planned: PlannedItem) -> dict[str, Any]:
-    w = _WORKER
-    try:
-        return process_one(w["task"], w["loader"], w["params"], planned, w["model_name"], lambda _f: None,
-                           w["debug"], w["request"], w["slots"])
-    except FATAL as err:
-        return {"_fatal": type(err).__name__, "error": err.message, "hint": err.hint}
 
 
 def _fatal_from(record: dict[str, Any]) -> MirctlError:
@@ -262,6 +257,7 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
             report_fh.flush()
         reporter.file_done(record)
 
+    restore_sigint = _sigint_handler()
     try:
         reporter.start(task.name, len(planned), len(todo))
         stop = False
@@ -283,9 +279,14 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
             loader = _Loader(task, params, ctx)
             for n, p in enumerate(todo):
                 reporter.file_start(p.item.label)
-                record = process_one(task, loader, params, p, model_name,
-                                     lambda f, label=p.item.label: reporter.file_progress(label, f), options.debug,
-                                     request, slots)
+                try:
+                    record = process_one(task, loader, params, p, model_name,
+                                         lambda f, label=p.item.label: reporter.file_progress(label, f),
+                                         options.debug, request, slots)
+                except KeyboardInterrupt:  # its staged outputs are already removed
+                    _ignore_further_interrupts()
+                    summary.interrupted, summary.not_run = True, len(todo) - n
+                    break
                 emit(record)
                 if record["status"] == "failed" and options.fail_fast:
                     summary.not_run = len(todo) - n - 1
@@ -299,8 +300,32 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
         summary.seconds = time.perf_counter() - started
         if report_fh:
             report_fh.close()
+        restore_sigint()
     reporter.finish(summary)
+    if summary.interrupted:
+        raise Interrupted(summary)
     return summary
+
+
+def _sigint_handler() -> Callable[[], None]:
+    """A function that puts back the SIGINT handler in force now (a run may ignore
+    further Ctrl-C while it reports an interrupted batch; library callers get theirs back)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_further_interrupts() -> None:
+    """After a Ctrl-C the run only reports and returns: a second one must not break that."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def write_table(path: Path, records: list[dict[str, Any]]) -> None:
@@ -324,30 +349,9 @@ def write_table(path: Path, records: list[dict[str, Any]]) -> None:
 
 def _run_parallel(task: Task, params: Any, ctx: Any, todo: list[PlannedItem], model_name: str,
                   options: RunOptions, emit: Callable[[dict], None], summary: RunSummary) -> None:
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from mirctl.pipeline.workers import run_parallel
 
     heap.end_startup()  # this process loads no model: start-up ends here
-
-    pool = ProcessPoolExecutor(max_workers=min(options.jobs, len(todo)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init,
-                               initargs=(task.ref, params, ctx, model_name, options.debug))
-    pending = {pool.submit(_worker_run, p) for p in todo}
-    try:
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                record = fut.result()
-                if "_fatal" in record:
-                    raise _fatal_from(record)
-                emit(record)
-                if record["status"] == "failed" and options.fail_fast:
-                    summary.not_run = len(pending)
-                    for f in pending:
-                        f.cancel()
-                    pending = set()
-                    break
-    finally:
-        for f in pending:
-            f.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+    not_run, interrupted = run_parallel(todo, options.jobs, (task.ref, params, ctx, model_name, options.debug), emit,
+                                        _fatal_from, options.fail_fast)
+    summary.not_run, summary.interrupted = not_run, interrupted
