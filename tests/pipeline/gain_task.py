@@ -20,6 +20,7 @@ LOADS: list[int] = []
 class Params:
     fail_on: str = ""  # inputs whose name contains this fail with an InputError
     crash_on: str = ""  # ... or with an unexpected exception
+    die_on: str = ""  # ... or the process dies (as an out-of-memory kill would end it)
 
 
 class Model:
@@ -36,6 +37,8 @@ def process(model, source, params, progress):
         raise InputError(f"{name} is refused by the test", hint="rename it")
     if params.crash_on and params.crash_on in name:
         raise ZeroDivisionError("boom")
+    if params.die_on and params.die_on in name:
+        os.kill(os.getpid(), 9)
     progress(0.5)
     return TaskResult(outputs={"loud": AudioOut((source.wav * 2).clip(-1, 1), source.sr),
                                "quiet": AudioOut(source.wav * 0.5, source.sr)},

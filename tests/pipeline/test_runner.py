@@ -151,3 +151,15 @@ def test_jobs_two_isolates_failures(audio_dir, tmp_path):
     summary = go([audio_dir], tmp_path / "out", params=gain_task.Params(crash_on="song1"), jobs=2)
     assert sorted(r["status"] for r in summary.records) == ["failed", "ok", "ok"]
     assert summary.exit_code == 1
+
+
+def test_a_worker_that_dies_fails_its_input_alone_and_is_replaced(audio_dir, tmp_path):
+    out = tmp_path / "out"
+    summary = go([audio_dir], out, params=gain_task.Params(die_on="song0"), jobs=2)
+    status = {Path(r["input"]).name: r for r in summary.records}
+    assert status["song0.wav"]["status"] == "failed"
+    assert "ended unexpectedly (killed by signal 9)" in status["song0.wav"]["error"]
+    assert status["song0.wav"]["command"] == "gain" and status["song0.wav"]["hint"] == "out of memory is the usual cause: try fewer --jobs"
+    assert [status[f"song{i}.wav"]["status"] for i in (1, 2)] == ["ok", "ok"]
+    assert summary.exit_code == 1 and files_under(out) == sorted(
+        f"song{i}.{k}.wav" for i in (1, 2) for k in ("loud", "quiet"))

@@ -132,13 +132,6 @@ def _base_record(task: Task, item: InputItem, params: Any, model_name: str) -> d
             "command": task.name, "model": {"name": model_name}, "params": jsonable(params), "result": {}}
 
 
-def failed_record(planned: PlannedItem, error: str, hint: str | None = None) -> dict[str, Any]:
-    """The record of an input that failed outside its task (its worker died)."""
-    record = {"input": planned.item.label, "status": "failed", "outputs": [], "error": error, "hint": hint,
-              "seconds": 0.0, "command": None, "model": {}, "params": {}, "result": {}}
-    return record
-
-
 def _read_references(request: EvalRequest | None, item: InputItem) -> dict[str, Any]:
     if request is None:
         return {}
@@ -352,6 +345,11 @@ def _run_parallel(task: Task, params: Any, ctx: Any, todo: list[PlannedItem], mo
     from mirctl.pipeline.workers import run_parallel
 
     heap.end_startup()  # this process loads no model: start-up ends here
+    def died(planned: PlannedItem, error: str, hint: str | None) -> dict[str, Any]:
+        record = _base_record(task, planned.item, params, model_name)
+        record.update(status="failed", error=error, hint=hint)
+        return record
+
     not_run, interrupted = run_parallel(todo, options.jobs, (task.ref, params, ctx, model_name, options.debug), emit,
-                                        _fatal_from, options.fail_fast)
+                                        _fatal_from, options.fail_fast, died)
     summary.not_run, summary.interrupted = not_run, interrupted

@@ -130,8 +130,10 @@ def remove_temp_files(item: PlannedItem, pid: int | None) -> None:
 
 
 def run_parallel(todo: list[PlannedItem], jobs: int, worker_args: tuple, emit: Callable[[dict], None],
-                 on_fatal: Callable[[dict], BaseException], fail_fast: bool) -> tuple[int, bool]:
-    """Process ``todo`` in ``jobs`` workers; returns (inputs not run, interrupted)."""
+                 on_fatal: Callable[[dict], BaseException], fail_fast: bool,
+                 died: Callable[[PlannedItem, str, str], dict]) -> tuple[int, bool]:
+    """Process ``todo`` in ``jobs`` workers; returns (inputs not run, interrupted).
+    ``died(item, error, hint)`` makes the record of an input whose worker died."""
     import multiprocessing
     from multiprocessing.connection import wait
 
@@ -152,7 +154,7 @@ def run_parallel(todo: list[PlannedItem], jobs: int, worker_args: tuple, emit: C
                 busy = {w.conn: w for w in workers if w.item is not None}
                 for conn in wait(list(busy), timeout=POLL_S):
                     w = busy[conn]
-                    record = _receive(w)
+                    record = _receive(w, died)
                     if "_fatal" in record:
                         fatal = on_fatal(record)
                         break
@@ -173,7 +175,7 @@ def run_parallel(todo: list[PlannedItem], jobs: int, worker_args: tuple, emit: C
     return not_run, bool(interrupts.count)
 
 
-def _receive(w: _Worker) -> dict[str, Any]:
+def _receive(w: _Worker, died: Callable[[PlannedItem, str, str], dict]) -> dict[str, Any]:
     """The record for ``w``'s current input; a worker that died instead gets it failed."""
     item = w.item
     try:
@@ -184,10 +186,8 @@ def _receive(w: _Worker) -> dict[str, Any]:
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         remove_temp_files(item, w.process.pid)
         w.item = None
-        from mirctl.pipeline.runner import failed_record
-
-        return failed_record(item, f"the worker process processing it ended unexpectedly ({how})",
-                             "out of memory is the usual cause: try --jobs 1 or a smaller --segment")
+        return died(item, f"the worker process processing it ended unexpectedly ({how})",
+                    "out of memory is the usual cause: try fewer --jobs")
     w.item = None
     return record
 
