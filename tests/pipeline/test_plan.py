@@ -78,3 +78,40 @@ def test_skip_partial_and_overwrite(tmp_path):
 def test_input_errors_pass_through(tmp_path):
     item = InputItem(Path("missing.wav"), error="missing.wav does not exist")
     assert plan([item], SLOTS, "{track}/{stem}.{ext}", tmp_path, "c", "m", False)[0].action == "fail"
+
+
+def test_a_name_of_dots_keeps_its_outputs_in_a_folder_of_its_own(tmp_path):
+    from mirctl.pipeline.plan import plan
+    from mirctl.pipeline.spec import InputItem, OutputSlot
+
+    slots = [OutputSlot("v", {"stem": "vocals", "ext": "wav"})]
+    items = [InputItem(tmp_path / "...wav"), InputItem(tmp_path / "..wav"), InputItem(tmp_path / "a\\..\\..\\b.wav")]
+    out = tmp_path / "out"
+    planned = plan(items, slots, "{model}/{track}/{stem}.{ext}", out, "separate", "hpss", False)
+    assert [p.action for p in planned] == ["run", "run", "run"]
+    assert [p.outputs["v"].relative_to(out).as_posix() for p in planned] == \
+        ["hpss/...wav/vocals.wav", "hpss/..wav/vocals.wav", "hpss/a_.._.._b/vocals.wav"]
+
+
+def test_a_template_that_escapes_for_one_input_fails_that_input_alone(tmp_path):
+    from mirctl.pipeline.plan import plan
+    from mirctl.pipeline.spec import InputItem, OutputSlot
+
+    root = tmp_path / "in"
+    slots = [OutputSlot("midi", {"output": "midi", "ext": "mid"})]
+    items = [InputItem(root / "top.wav", base=root), InputItem(root / "sub" / "deep.wav", base=root)]
+    out = tmp_path / "out"
+    planned = plan(items, slots, "{reldir}/../{track}.{ext}", out, "transcribe", "m", False)
+    assert [p.action for p in planned] == ["fail", "run"]
+    assert "outside the output folder" in planned[0].error and planned[1].outputs["midi"] == out / "deep.mid"
+    with pytest.raises(UsageError, match="writes outside the output folder"):
+        plan(items[:1], slots, "{reldir}/../{track}.{ext}", out, "transcribe", "m", False)
+
+
+def test_a_sibling_folder_sharing_the_output_folder_s_prefix_is_outside(tmp_path):
+    from mirctl.pipeline.plan import plan
+    from mirctl.pipeline.spec import InputItem, OutputSlot
+
+    slots = [OutputSlot("midi", {"output": "midi", "ext": "mid"})]
+    with pytest.raises(UsageError, match="outside"):
+        plan([InputItem(tmp_path / "a.wav")], slots, "../out2/{track}.{ext}", tmp_path / "out", "t", "m", False)

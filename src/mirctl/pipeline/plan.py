@@ -63,14 +63,24 @@ def input_fields(item: InputItem, command: str, model: str) -> dict[str, str]:
     if item.base is not None:
         rel = item.path.parent.relative_to(item.base)
         reldir = "" if str(rel) == "." else rel.as_posix()
+    track = item.track
+    if track.strip(".") == "":  # "...wav" has the stem "..": keep its outputs in a folder of its own
+        track = item.path.name
     return {
-        "track": item.track,
-        "input_ext": item.path.suffix.lstrip(".") if item.kind == "file" else "",
-        "parent": item.path.parent.name if item.kind != "generated" else "",
+        "track": _component(track),
+        "input_ext": _component(item.path.suffix.lstrip(".")) if item.kind == "file" else "",
+        "parent": _component(item.path.parent.name) if item.kind != "generated" else "",
         "reldir": reldir,
         "command": command,
-        "model": model,
+        "model": _component(model),
     }
+
+
+def _component(value: str) -> str:
+    """A name used inside a path: a backslash (a separator to the template) becomes '_',
+    and '.' or '..' on their own cannot point elsewhere."""
+    value = value.replace("\\", "_")
+    return "_" * len(value) if value in (".", "..") else value
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -87,6 +97,7 @@ def plan(items: list[InputItem], slots: list[OutputSlot], template: str, out_dir
     root = Path(os.path.abspath(out_dir))
     claimed: dict[Path, str] = {}
     planned: list[PlannedItem] = []
+    escaped: list[str] = []  # inputs whose outputs the template puts outside the output folder
     for item in items:
         if item.error:
             planned.append(PlannedItem(item, {}, "fail", item.error, item.hint))
@@ -97,9 +108,14 @@ def plan(items: list[InputItem], slots: list[OutputSlot], template: str, out_dir
             rel = render(template, {**base, **slot.fields})
             path = Path(os.path.abspath(root / rel))
             if not _inside(path, root):
-                raise UsageError(f"--filename {template!r} writes {path}, outside the output folder {root}",
-                                 hint="remove '..' from the template")
+                escaped.append(item.label)
+                planned.append(PlannedItem(item, {}, "fail", f"--filename {template!r} would write {path}, outside "
+                                                             f"the output folder {root}",
+                                           "remove '..' from the template, or rename this input"))
+                break
             outputs[slot.key] = path
+        if len(outputs) != len(slots):  # refused above: it would escape
+            continue
         if len(set(outputs.values())) != len(outputs):
             distinguishing = sorted({k for s in slots for k in s.fields if len({t.fields.get(k) for t in slots}) > 1})
             raise UsageError(f"--filename {template!r} gives several outputs of one input the same name",
@@ -122,4 +138,7 @@ def plan(items: list[InputItem], slots: list[OutputSlot], template: str, out_dir
                                            "pass --overwrite to redo this input, or remove those files"))
             continue
         planned.append(PlannedItem(item, outputs, "run", formats={s.key: s.ext for s in slots}))
+    if escaped and len(escaped) == sum(1 for it in items if not it.error):
+        raise UsageError(f"--filename {template!r} writes outside the output folder {root}",
+                         hint="remove '..' from the template")
     return planned
