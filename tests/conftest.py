@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,9 @@ import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MIRCTL_SHARED", REPO.parent / "shared"))
+# the fake tasks (gain_task, shape_tasks) are imported by name from any test folder, as
+# --jobs workers import them
+sys.path.insert(0, str(REPO / "tests" / "pipeline"))
 
 
 @pytest.fixture(autouse=True)

@@ -52,3 +52,9 @@ class OutputError(MirctlError):
 
 class ValidationError(MirctlError):
     """A task's ``validate()`` refused its input (NaN samples, empty audio, …)."""
+
+
+class MirctlWarning(UserWarning):
+    """Something the user should know that does not stop the work (an ignored option, an
+    input far outside the expected range). The runner puts it in the input's report
+    record under ``warnings`` and the CLI prints it."""

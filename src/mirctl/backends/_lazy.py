@@ -46,3 +46,14 @@ def set_torch_threads(threads: int | None, extra: str = "separate") -> None:
     if threads:
         torch = require("torch", extra=extra)
         torch.set_num_threads(int(threads))
+
+
+def cpu_only(name: str, device: str) -> None:
+    """A model without a neural network runs on the CPU: say so when another device was asked for."""
+    if (device or "auto").lower() not in ("auto", "cpu"):
+        import warnings
+
+        from mirctl.errors import MirctlWarning
+
+        warnings.warn(f"--device {device} is ignored: {name} has no neural network and runs on the CPU",
+                      MirctlWarning, stacklevel=2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from mirctl.backends._lazy import require
+from mirctl.backends._lazy import cpu_only, require
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,6 +26,7 @@ class _MaskSeparator:
 
     def __init__(self, card: ModelCard, paths: dict[str, Path], ctx: RunContext) -> None:
         self.librosa = require("librosa", extra="separate")
+        cpu_only(card.name, ctx.device)
         self.opts = dict(card.options)
         self.sources = tuple(card.stems)
         self.info = {"name": card.name, "sha256": None}
@@ -84,6 +85,7 @@ class PyinTracker:
 
     def __init__(self, card: ModelCard, paths: dict[str, Path], ctx: RunContext) -> None:
         self.librosa = require("librosa", extra="transcribe")
+        cpu_only(card.name, ctx.device)
         self.opts = dict(card.options)
         self.info = {"name": card.name, "sha256": None}
 

@@ -27,8 +27,12 @@ def _describe(record: dict[str, Any]) -> Any:
         lufs = r["loudness_lufs"]
         rows = [("duration", f"{r['duration_s']:.3f} s"), ("sample rate", f"{r['sample_rate']} Hz"),
                 ("channels", str(r["channels"])), ("format", f"{r['format']} {r['subtype']}"),
-                ("loudness", "n/a (under 0.4 s)" if lufs is None else f"{lufs:.2f} LUFS"),
+                ("loudness", ("n/a (under 0.4 s)" if r["duration_s"] < 0.4 else "n/a") if lufs is None else f"{lufs:.2f} LUFS"),
                 ("peak", "-inf dBFS (silent)" if r["peak_dbfs"] is None else f"{r['peak_dbfs']:.2f} dBFS")]
+        if r.get("out_of_range"):
+            rows.append(("range", "[yellow]samples beyond ±1 (a float file that is corrupt or not normalised)[/]"))
+        elif r.get("clipped"):
+            rows.append(("clipping", "[yellow]runs of full-scale samples[/]"))
     else:
         insts = ", ".join(f"{i['name'] or ('drums' if i['is_drum'] else 'program ' + str(i['program']))}"
                           f" ({i['notes']})" for i in r["instruments"]) or "none"

@@ -42,6 +42,7 @@ class CliReporter:
                  console: Console | None = None, stdout: Any = None, score_table: str = "") -> None:
         self.json_out, self.quiet, self.verbose = json_out, quiet, verbose
         self.score_table = score_table  # eval commands: the mirctl.evaluation module of the table at the end
+        self._warned: set[str] = set()
         self.records: list[dict[str, Any]] = []
         self.describe = describe
         self._console = console  # made on first use: a quiet run that succeeds never imports rich
@@ -98,6 +99,10 @@ class CliReporter:
         elif status == "failed":
             line += f": {escape(record['error'] or 'failed')}"
         out.print(line, soft_wrap=True)
+        for message in record.get("warnings") or ():
+            if message not in self._warned:  # the same warning once per run (e.g. an ignored --device)
+                self._warned.add(message)
+                out.print(f"        [yellow]warning:[/] {escape(message)}", soft_wrap=True)
         if status == "failed" and record.get("hint") and (self.verbose or self.total == 1):
             out.print(f"        [bold]hint:[/] {escape(record['hint'])}", soft_wrap=True)
         if status == "ok" and self.verbose:
@@ -117,7 +122,8 @@ class CliReporter:
         parts = [f"[green]{s['ok']} ok[/]", f"[yellow]{s['skipped']} skipped[/]", f"[red]{s['failed']} failed[/]"]
         if s["not_run"]:
             parts.append(f"{s['not_run']} not run (--fail-fast)")
-        extra = {k: v for k, v in s.items() if k not in {"command", "ok", "skipped", "failed", "not_run", "seconds"}}
+        extra = {k: v for k, v in s.items()
+                 if k not in {"command", "ok", "skipped", "failed", "not_run", "seconds", "interrupted"}}
         if self.score_table and self.records:
             self.console.print(scores_table(self.records, self.score_table))
         self.console.print(f"{summary.command}: " + ", ".join(parts) + f" in {s['seconds']:.1f} s")

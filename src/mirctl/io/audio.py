@@ -89,6 +89,29 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(data.T), int(sr)
 
 
+FULL_SCALE = 0.999  # |sample| at or above this counts as full scale for ``clipped``
+
+
+def level_flags(wav: np.ndarray, block: int = 1 << 18) -> dict[str, object]:
+    """``clipped``: some channel holds 3 or more consecutive full-scale samples;
+    ``out_of_range``: samples beyond ±1 (only float files can hold them); ``peak_dbfs``.
+    Works in blocks, so a long song needs no whole-length temporary arrays."""
+    import numpy as np
+
+    if wav.size == 0:
+        return {"clipped": False, "out_of_range": False, "peak_dbfs": None}
+    peak, clipped = 0.0, False
+    n = wav.shape[-1]
+    for start in range(0, n, block):
+        a = np.abs(wav[..., max(0, start - 2):start + block])  # 2 samples of overlap: runs across blocks
+        peak = max(peak, float(a.max()))
+        if not clipped and a.shape[-1] >= 3:
+            full = a >= FULL_SCALE
+            clipped = bool(np.any(full[..., 2:] & full[..., 1:-1] & full[..., :-2]))
+    return {"clipped": clipped, "out_of_range": peak > 1.0,
+            "peak_dbfs": round(20 * float(np.log10(peak)), 2) if peak > 0 else None}
+
+
 def check_write_options(fmt: str, bits: str) -> None:
     """Refuse format/bit-depth pairs no writer supports (a usage error)."""
     if fmt not in WRITE_FORMATS:

@@ -44,6 +44,8 @@ def read_notes(path: Path) -> list[Note]:
         return notes_from_midi(read_midi(path))
     if not path.exists():
         raise InputError(f"{path} does not exist")
+    if path.suffix.lower() != ".csv":
+        raise InputError(f"{path} is neither a MIDI file nor a note CSV", hint="notes are read from .mid, .midi or .csv")
     notes = []
     try:
         with open(path, newline="", encoding="utf-8") as fh:

@@ -76,7 +76,7 @@ def expand_inputs(args: tuple[str, ...] | list[str], extensions: tuple[str, ...]
                                           hint=None if recursive else "add --recursive to search sub-folders"))
             for p in found:
                 found_items.add(InputItem(p, base=path))
-        elif path.is_file():
+        elif path.is_file() or path.exists() or path.is_symlink():  # a pipe or a bad link: read_source says why
             found_items.add(InputItem(path))
         elif _GLOB_CHARS & set(arg):
             matches = sorted(glob.glob(arg, recursive=True))

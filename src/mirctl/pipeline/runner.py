@@ -10,20 +10,24 @@ import dataclasses
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from mirctl import evaluation, heap
-from mirctl.errors import BackendUnavailable, MirctlError, ModelError, UsageError
+from mirctl.errors import BackendUnavailable, MirctlError, MirctlWarning, ModelError, UsageError
 from mirctl.io.artifacts import AudioWriteOptions, write_artifact
 from mirctl.io.atomic import staged
+from mirctl.io.audio import level_flags
+from mirctl.io.files import check_output_folder, write_error
 from mirctl.pipeline.inputs import expand_inputs, expand_stem_sets, generated_items, take_shard
 from mirctl.pipeline.plan import COMMON_FIELDS, check_template, plan
 from mirctl.pipeline.references import find_references
 from mirctl.pipeline.sources import read_reference, read_source
 from mirctl.pipeline.spec import EvalRequest, InputItem, OutputSlot, PlannedItem, RunOptions
 from mirctl.pipeline.task import Session, Task
+from mirctl.types import AudioSource
 
 #: errors that concern the whole run (the model or the environment), not one file
 FATAL = (ModelError, BackendUnavailable, UsageError)
@@ -129,7 +133,8 @@ class _Loader:
 
 def _base_record(task: Task, item: InputItem, params: Any, model_name: str) -> dict[str, Any]:
     return {"input": item.label, "status": None, "outputs": [], "error": None, "hint": None, "seconds": 0.0,
-            "command": task.name, "model": {"name": model_name}, "params": jsonable(params), "result": {}}
+            "command": task.name, "model": {"name": model_name}, "params": jsonable(params), "result": {},
+            "warnings": []}
 
 
 def _read_references(request: EvalRequest | None, item: InputItem) -> dict[str, Any]:
@@ -150,17 +155,34 @@ def process_one(task: Task, loader: _Loader, params: Any, planned: PlannedItem, 
     slots = slots or {}
     try:
         source = read_source(task.input_kind, planned.item)
+        if isinstance(source, AudioSource):
+            record["input_audio"] = flags = level_flags(source.wav)
+            if flags["out_of_range"]:
+                record["warnings"].append(f"{planned.item.label}: samples reach {flags['peak_dbfs']:+.1f} dBFS, far "
+                                          "outside ±1 (a corrupt or unnormalised float file); outputs may be "
+                                          "meaningless")
         source.refs = _read_references(request, planned.item)
-        session = loader.get()
-        result = session.run(source, progress)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MirctlWarning)
+            if record.get("input_audio", {}).get("out_of_range"):  # said once above, not by every overflow
+                warnings.simplefilter("ignore", RuntimeWarning)
+            session = loader.get()
+            result = session.run(source, progress)
+        record["warnings"] += [str(w.message) for w in caught if issubclass(w.category, MirctlWarning)]
+        for w in caught:  # anything else goes where it would have gone
+            if not issubclass(w.category, MirctlWarning):
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         data = result.data
         if request is not None and request.evaluation:
             data = {**data, "eval": evaluation.module(request.evaluation).score(result.estimate, source.refs)}
         with staged() as stage:
             for key, final in planned.outputs.items():
                 slot = slots.get(key)
-                write_artifact(result.outputs[key], stage.path_for(final), planned.formats[key],
-                               (slot.audio if slot is not None else None) or AudioWriteOptions())
+                try:
+                    write_artifact(result.outputs[key], stage.path_for(final), planned.formats[key],
+                                   (slot.audio if slot is not None else None) or AudioWriteOptions())
+                except OSError as err:
+                    raise write_error(final, err) from None
         record.update(status="ok", outputs=[str(p) for p in planned.outputs.values()], result=jsonable(data))
     except FATAL:
         raise
@@ -229,6 +251,8 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
     model_name = task.model_name(params)
     slot_list = task.slots(params)
     slots = {s.key: s for s in slot_list}
+    if slot_list:
+        check_output_folder(out_dir)
     request = task.eval_request(params)
     planned = plan(items, slot_list, template, out_dir, task.name, model_name, options.overwrite)
 

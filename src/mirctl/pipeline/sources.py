@@ -6,6 +6,7 @@ from pathlib import Path
 
 from mirctl.errors import InputError
 from mirctl.io.audio import probe_audio, read_audio
+from mirctl.io.files import check_input_file
 from mirctl.io.midi import MIDI_EXTENSIONS, read_midi_file
 from mirctl.pipeline.spec import InputItem
 from mirctl.types import AudioSource, GeneratedSource, MidiSource, NotesSource, StemSetSource
@@ -21,6 +22,7 @@ def read_source(kind: str, item: InputItem | Path) -> AudioSource | MidiSource |
         return GeneratedSource(path, item.track, item.index or 0)
     if item.kind == "stems":
         return read_stem_set(item)
+    check_input_file(path)
     if kind == "notes":
         from mirctl.io.notes import read_notes
 
@@ -40,6 +42,7 @@ def read_stem_set(item: InputItem) -> StemSetSource:
     stems, paths = {}, {}
     for member in item.members:
         name = member.stem
+        check_input_file(member)
         if name in stems:
             raise InputError(f"{item.path}: two stems are called {name!r} ({paths[name].name}, {member.name})",
                              hint="give every stem its own name")

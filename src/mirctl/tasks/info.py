@@ -24,8 +24,11 @@ def describe_audio(src: AudioSource) -> dict[str, Any]:
 
     from mirctl.io.audio import integrated_loudness
 
+    from mirctl.io.audio import level_flags
+
     wav, sr = src.wav, src.sr
     peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+    flags = level_flags(wav)
     return {
         "type": "audio",
         "format": src.file_format,
@@ -36,6 +39,8 @@ def describe_audio(src: AudioSource) -> dict[str, Any]:
         "frames": int(wav.shape[1]),
         "loudness_lufs": integrated_loudness(wav, sr),
         "peak_dbfs": 20 * float(np.log10(peak)) if peak > 0 else None,
+        "clipped": flags["clipped"],
+        "out_of_range": flags["out_of_range"],
     }
 
 
