@@ -50,6 +50,10 @@ def _unreadable(path: Path, err: Exception) -> InputError:
     if path.is_dir():
         return InputError(f"{path} is a folder, not an audio file")
     reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if "not a regular file" in reason or "psf_fseek" in reason:  # libsndfile's words for a cut-short file
+        reason = f"unrecognised or cut-short data, {path.stat().st_size} bytes"
+    elif reason.startswith("Error opening") and ": " in reason:  # drop libsndfile's repeat of the path
+        reason = reason.rsplit(": ", 1)[1].rstrip(".")
     return InputError(
         f"{path} is not readable audio ({reason})",
         hint="mirctl reads " + ", ".join(e.lstrip(".") for e in AUDIO_EXTENSIONS)
