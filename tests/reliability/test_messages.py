@@ -104,3 +104,10 @@ def test_level_flags_count_runs_across_block_edges():
     assert level_flags(wav, block=512)["clipped"] is True
     wav[1, 511] = 0.5
     assert level_flags(wav, block=512)["clipped"] is False
+
+
+def test_a_name_with_a_leading_dash_after_double_dash(tmp_path, monkeypatch):
+    write_wav(tmp_path / "-take.wav", tone(440, 0.5, 22050), 22050)
+    monkeypatch.chdir(tmp_path)
+    res = cli.invoke(app, ["info", "--json", "--", "-take.wav"])
+    assert res.exit_code == 0 and records(res)[0]["input"] == "-take.wav"
