@@ -78,9 +78,15 @@ def render_pianoroll(path: str, notes: Sequence[Note], title: str = "", mono: np
         keep = (pitches >= 20) & (pitches <= 109)
         ax.pcolormesh(np.linspace(0, mono.size / sr, spec.shape[1]), pitches[keep], spec[1:][keep],
                       shading="auto", cmap="Greys", vmin=spec.max() - 70, vmax=spec.max())
-    for n in notes:
-        ax.add_patch(plt.Rectangle((n.start_s, n.pitch - 0.4), n.end_s - n.start_s, 0.8,
-                                   color=plt.cm.viridis(n.velocity / 127), alpha=0.85))
+    if notes:  # one collection, not a patch per note: 50,000 notes draw in a second, not a minute
+        from matplotlib.collections import PolyCollection
+
+        box = np.array([[n.start_s, n.end_s, n.pitch, n.velocity] for n in notes], dtype=float)
+        x0, x1, y0, y1 = box[:, 0], box[:, 1], box[:, 2] - 0.4, box[:, 2] + 0.4
+        verts = np.stack([np.stack([x0, y0], 1), np.stack([x1, y0], 1), np.stack([x1, y1], 1),
+                          np.stack([x0, y1], 1)], axis=1)
+        ax.add_collection(PolyCollection(verts, facecolors=plt.cm.viridis(box[:, 3] / 127), edgecolors="none",
+                                         alpha=0.85))
     lo = min([n.pitch for n in notes], default=48) - 3
     hi = max([n.pitch for n in notes], default=72) + 3
     ax.set_xlim(0, end)
