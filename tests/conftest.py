@@ -18,19 +18,51 @@ sys.path.insert(0, str(REPO / "tests" / "pipeline"))
 
 
 @pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Every test computes what it uses (filter coefficients, parsed cards): a cached
+    value from an earlier test would hide a wrong computation (and hide from mutmut
+    which tests exercise a function)."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("mirctl") and module is not None:
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == name:
+                    value.cache_clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory, monkeypatch):
     """No network and no user cache/config: every test sees an empty cache of its own."""
     monkeypatch.setenv("MIRCTL_OFFLINE", "1")
     monkeypatch.setenv("MIRCTL_CACHE", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("MIRCTL_CONFIG", str(tmp_path_factory.mktemp("cfg") / "none.toml"))
     for key in list(os.environ):
-        if key.startswith("MIRCTL_") and key not in {"MIRCTL_OFFLINE", "MIRCTL_CACHE", "MIRCTL_CONFIG", "MIRCTL_SHARED"}:
+        if key.startswith("MIRCTL_") and key not in {"MIRCTL_OFFLINE", "MIRCTL_CACHE", "MIRCTL_CONFIG", "MIRCTL_SHARED",
+                                                    "MIRCTL_REQUIRE_SHARED"}:
             monkeypatch.delenv(key)
 
 
+_CURRENT: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request):
+    _CURRENT["node"] = request.node
+    yield
+    _CURRENT.pop("node", None)
+
+
 def shared_path(*parts: str) -> Path:
+    """A path in ../shared. Only tests marked ``shared`` may ask; without the data they
+    skip, except under ``MIRCTL_REQUIRE_SHARED=1`` (CI, which always has it), where a
+    missing ../shared fails them."""
+    node = _CURRENT.get("node")
+    if node is not None and node.get_closest_marker("shared") is None:
+        pytest.fail(f"{node.nodeid} reads ../shared: mark it @pytest.mark.shared")
     path = SHARED.joinpath(*parts)
     if not path.exists():
+        if os.environ.get("MIRCTL_REQUIRE_SHARED") == "1":
+            pytest.fail(f"{path} is missing, and MIRCTL_REQUIRE_SHARED=1 says ../shared must be there")
         pytest.skip(f"needs ../shared test data ({path} is absent in this checkout)")
     return path
 

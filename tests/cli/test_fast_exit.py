@@ -77,7 +77,7 @@ def test_closed_pipe_does_not_raise(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     status, _, err = out.stdout.partition("\n")
     assert "Traceback" not in err
-    assert status.strip() in ("0", "1", "120")
+    assert status.strip() == "1"  # click reports the failed write (EPIPE) as an error exit, without a traceback
 
 
 @pytest.mark.parametrize("argv", [["train"], ["models", "list"], ["eval", "--help"]])

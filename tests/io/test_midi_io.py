@@ -143,3 +143,23 @@ def test_midi_artifacts_from_pretty_midi_and_mido_are_written_by_those_libraries
     mf.tracks.append(track)
     write_artifact(MidiOut(mf), tmp_path / "b.mid", "mid", AudioWriteOptions())
     assert [m.type for m in mido.MidiFile(str(tmp_path / "b.mid")).tracks[0]][:3] == ["set_tempo", "note_on", "note_off"]
+
+
+@pytest.mark.parametrize("gap_s", [20.0, 40.0, 2000.0])  # 3-byte and 4-byte variable-length delta times
+def test_midi_score_long_gaps_equal_pretty_midi_and_read_back(tmp_path, gap_s):
+    import mido
+
+    from mirctl.io.midi import MidiScore, MidiTrack, write_midi
+
+    tempo = 300.0  # 1100 ticks per second at 220 ticks per beat
+    track = MidiTrack(0, [(0.0, 0.5, 60, 90), (0.5 + gap_s, 1.0 + gap_s, 62, 80)], [(0.25 + gap_s, 4000)])
+    score = MidiScore(tempo, [track])
+    ours = tmp_path / "ours.mid"
+    write_midi(ours, score)
+    assert ours.read_bytes() == _pretty_midi_bytes(score, tmp_path)
+    deltas = [m.time for m in mido.MidiFile(str(ours)).tracks[1]]
+    assert max(deltas) == round((gap_s - 0.25) * 1100) > 16383  # note-off to the bend: 3+ bytes
+    pm, _ = read_midi_file(ours)
+    notes = pm.instruments[0].notes
+    assert [round(n.start, 2) for n in notes] == [0.0, round(0.5 + gap_s, 2)]
+    assert pm.instruments[0].pitch_bends[0].pitch == 4000

@@ -170,6 +170,7 @@ def test_safe_loader_refuses_arbitrary_objects(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.shared
 def test_safe_loader_opens_shared_demucs_checkpoints():
     folder = shared_path("models", "demucs")
     for th in sorted(folder.glob("*.th")):

@@ -20,8 +20,7 @@ def test_folder_expands_to_supported_files_sorted(audio_dir):
 
 def test_recursive_descends(audio_dir):
     items = expand_inputs([str(audio_dir)], AUDIO_EXTENSIONS, recursive=True)
-    assert names(items) == ["song0.wav", "song1.wav", "song2.wav", "deep.wav"] or sorted(names(items)) == [
-        "deep.wav", "song0.wav", "song1.wav", "song2.wav"]
+    assert names(items) == ["song0.wav", "song1.wav", "song2.wav", "deep.wav"]  # sorted by path: songs/sub/ last
     assert len(items) == 4
     deep = [i for i in items if i.path.name == "deep.wav"][0]
     assert deep.base == audio_dir
@@ -82,3 +81,38 @@ def test_the_same_file_by_two_spellings_or_a_symlink_is_one_input(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     items = expand_inputs(["a.wav", str(tmp_path / "a.wav"), "./a.wav", "link.wav"], (".wav",))
     assert [str(i.path) for i in items] == ["a.wav"]
+
+
+def test_shards_are_the_same_in_every_process_whatever_the_hash_seed(audio_dir):
+    """Each shard runs in its own process (a SLURM array): the selection must not depend
+    on hash randomisation, and the shards must cover every input exactly once."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    for i in range(5):
+        (audio_dir / f"extra{i}.wav").write_bytes(b"x")
+    code = ("import json, sys; from mirctl.pipeline.inputs import expand_inputs, take_shard; "
+            "print(json.dumps([str(i.path) for i in take_shard(expand_inputs([sys.argv[1]], ('.wav',), True), "
+            "sys.argv[2])]))")
+    picks = {}
+    for seed in ("1", "2"):
+        for k in (1, 2, 3):
+            out = subprocess.run([sys.executable, "-c", code, str(audio_dir), f"{k}/3"], capture_output=True, text=True,
+                                 env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
+            picks[(seed, k)] = json.loads(out.stdout)
+    for k in (1, 2, 3):
+        assert picks[("1", k)] == picks[("2", k)]
+    every = [p for k in (1, 2, 3) for p in picks[("1", k)]]
+    assert sorted(every) == sorted(set(every)) and len(every) == 9
+    assert picks[("1", 1)][0].endswith("extra0.wav") and picks[("1", 2)][0].endswith("extra1.wav")
+
+
+def test_folder_scans_skip_hidden_and_temporary_files(tmp_path):
+    from mirctl.pipeline.inputs import expand_inputs
+
+    (tmp_path / "a.wav").write_bytes(b"x")
+    (tmp_path / ".a.mirctl-tmp-123-abcd.wav").write_bytes(b"x")
+    (tmp_path / ".hidden.wav").write_bytes(b"x")
+    assert [i.path.name for i in expand_inputs([str(tmp_path)], (".wav",))] == ["a.wav"]

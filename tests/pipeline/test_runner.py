@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +164,22 @@ def test_a_worker_that_dies_fails_its_input_alone_and_is_replaced(audio_dir, tmp
     assert [status[f"song{i}.wav"]["status"] for i in (1, 2)] == ["ok", "ok"]
     assert summary.exit_code == 1 and files_under(out) == sorted(
         f"song{i}.{k}.wav" for i in (1, 2) for k in ("loud", "quiet"))
+
+
+def test_record_values_for_ok_skipped_and_failed_inputs(audio_dir, tmp_path):
+    out = tmp_path / "out"
+    first = go([audio_dir / "song0.wav", tmp_path / "missing.wav"], out)
+    ok, missing = sorted(first.records, key=lambda r: r["input"] == str(tmp_path / "missing.wav"))
+    assert ok["status"] == "ok" and ok["error"] is None and ok["hint"] is None and ok["warnings"] == []
+    assert ok["outputs"] == [str(out / "song0.loud.wav"), str(out / "song0.quiet.wav")]
+    assert 0 < ok["seconds"] < 60 and ok["command"] == "gain" and ok["params"] == {"fail_on": "", "crash_on": "",
+                                                                                  "die_on": ""}
+    assert ok["result"] == {"pid": os.getpid(), "loads_in_process": ok["result"]["loads_in_process"], "frames": 22050}
+    assert ok["input_audio"] == {"clipped": False, "out_of_range": False, "peak_dbfs": -6.02}
+    assert missing["status"] == "failed" and missing["outputs"] == [] and missing["seconds"] == 0.0
+    assert missing["error"] == f"{tmp_path / 'missing.wav'} does not exist"
+    assert missing["hint"] == "check the path (quote names with spaces)"
+    again = go([audio_dir / "song0.wav"], out)
+    (skipped,) = again.records
+    assert skipped["status"] == "skipped" and skipped["seconds"] == 0.0 and skipped["outputs"] == ok["outputs"]
+    assert skipped["error"] is None and skipped["result"] == {}

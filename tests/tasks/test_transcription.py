@@ -72,6 +72,7 @@ def assert_same_events(mine: list[Note], theirs: list) -> None:
         assert list(n.bends or []) == [int(b) for b in (bends or [])]
 
 
+@pytest.mark.shared
 def test_decoding_reproduces_reference_note_events():
     """Decoding alone: basic-pitch's stored posteriorgrams -> its stored 28 note events."""
     folder = shared_path(*VOCADITO, "vocadito_10")
@@ -82,6 +83,7 @@ def test_decoding_reproduces_reference_note_events():
     assert_same_events(notes, expected)
 
 
+@pytest.mark.shared
 def test_model_outputs_match_reference_posteriorgrams(model):
     folder = shared_path(*VOCADITO)
     out, notes = ours(folder / "vocadito_10.wav", model)
@@ -96,6 +98,7 @@ def test_model_outputs_match_reference_posteriorgrams(model):
     assert note_f1(notes, ref_notes) >= 0.99
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["vocadito_10.wav", "vocadito_14.wav"])
 def test_same_notes_as_basic_pitch_predict_on_real_singing(model, name, tmp_path):
@@ -233,6 +236,7 @@ def test_crepe_tracks_vibrato_within_20_cents(name):
     assert np.mean(cents <= 20) >= 0.95
 
 
+@pytest.mark.shared
 def test_crepe_agrees_with_pyin_on_real_singing():
     tracker = crepe_or_skip("crepe-tiny")
     from mirctl.io.audio import read_audio

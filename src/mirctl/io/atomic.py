@@ -41,12 +41,37 @@ class Staging:
                 pass
 
     def commit(self) -> None:
+        """Rename every temporary file into place, all or none: outputs that existed
+        (``--overwrite``) are first moved aside, and put back if any rename fails."""
         for tmp, final in self.pairs:
             if not tmp.exists():
                 raise FileNotFoundError(f"temporary output for {final} was never written")
         with _critical():  # a stop request waits until every output is renamed
-            for tmp, final in self.pairs:
-                os.replace(tmp, final)
+            aside: list[tuple[Path, Path]] = []  # (final, where its old version waits)
+            placed: list[Path] = []
+            try:
+                for _, final in self.pairs:
+                    if final.exists():
+                        old = temp_path_for(final)
+                        os.replace(final, old)
+                        aside.append((final, old))
+                for tmp, final in self.pairs:
+                    os.replace(tmp, final)
+                    placed.append(final)
+            except BaseException:
+                for final in placed:
+                    try:
+                        final.unlink()
+                    except OSError:
+                        pass
+                for final, old in aside:
+                    os.replace(old, final)
+                raise
+            for _, old in aside:
+                try:
+                    old.unlink()
+                except OSError:
+                    pass
 
 
 # --- a stop request (a --jobs worker's SIGTERM) never splits a commit ----------------------
