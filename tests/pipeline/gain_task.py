@@ -21,6 +21,7 @@ class Params:
     fail_on: str = ""  # inputs whose name contains this fail with an InputError
     crash_on: str = ""  # ... or with an unexpected exception
     die_on: str = ""  # ... or the process dies (as an out-of-memory kill would end it)
+    model_missing: bool = False  # the model cannot load: a fatal error for the whole run
 
 
 class Model:
@@ -53,6 +54,10 @@ class Gain(Task[Params]):
         return "gain"
 
     def load(self, params, ctx):
+        if params.model_missing:
+            from mirctl.errors import ModelError
+
+            raise ModelError("the gain model is missing", hint="it never existed")
         return Model()
 
     def process(self, model, source, params, progress):
