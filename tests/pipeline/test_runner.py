@@ -172,7 +172,7 @@ def test_record_values_for_ok_skipped_and_failed_inputs(audio_dir, tmp_path):
     ok, missing = sorted(first.records, key=lambda r: r["input"] == str(tmp_path / "missing.wav"))
     assert ok["status"] == "ok" and ok["error"] is None and ok["hint"] is None and ok["warnings"] == []
     assert ok["outputs"] == [str(out / "song0.loud.wav"), str(out / "song0.quiet.wav")]
-    assert 0 < ok["seconds"] < 60 and ok["command"] == "gain" and ok["params"] == {"fail_on": "", "crash_on": "",
+    assert 0 < ok["seconds"] < 60 and ok["command"] == "gain" and ok["params"] == {"fail_on": "", "crash_on": "", "model_missing": False,
                                                                                   "die_on": ""}
     assert ok["result"] == {"pid": os.getpid(), "loads_in_process": ok["result"]["loads_in_process"], "frames": 22050}
     assert ok["input_audio"] == {"clipped": False, "out_of_range": False, "peak_dbfs": -6.02}
