@@ -205,14 +205,25 @@ def train(trainable: Trainable, params: Any, options: TrainOptions, reporter: Tr
     device = resolve_device(options.device, extra="train")
     torch.manual_seed(options.seed)
     np.random.seed(options.seed % 2**32)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        return _train(torch, np, trainable, params, options, reporter, stop, summary, out, settings, state, device,
+                      started)
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+
+
+def _train(torch: Any, np: Any, trainable: Trainable, params: Any, options: TrainOptions, reporter: TrainReporter,
+           stop: Callable[[int], bool] | None, summary: TrainSummary, out: Path, settings: dict[str, Any],
+           state: dict[str, Any] | None, device: str, started: float) -> TrainSummary:
     prepared: Prepared = trainable.prepare(params, Path(options.data), options.seed)
     if len(prepared.train) == 0:
         raise UsageError(f"--data {options.data} gave no training examples")
     model = trainable.build(params, prepared.info).to(device)
     optimizer = trainable.optimizer(model, params, options.lr)
     step, best, bad, elapsed = 0, None, 0, 0.0
-    validated_at = -1
+    validated_at = saved_at = -1
     best_metrics: dict[str, Any] = {}
     if state is not None:  # resume: weights, optimizer, RNG and counters of the last save
         model.load_state_dict(load_weights(out / RESUME / WEIGHTS))
@@ -222,8 +233,8 @@ def train(trainable: Trainable, params: Any, options: TrainOptions, reporter: Tr
         best_metrics = state.get("best_metrics", {})
     summary.resumed_from = step
 
-    def save(status: str, final: bool = False, best_weights: bool = False, metrics: dict | None = None) -> None:
-        nonlocal best_metrics
+    def save(status: str, final: bool = False, best_weights: bool = False) -> None:
+        nonlocal saved_at
         out.mkdir(parents=True, exist_ok=True)
         card = {"format": FORMAT, "name": out.name, "task": trainable.name, "backend": trainable.backend,
                 **trainable.card(params, prepared.info), "params": _jsonable(params),
@@ -245,6 +256,7 @@ def train(trainable: Trainable, params: Any, options: TrainOptions, reporter: Tr
                           "elapsed_s": elapsed + (time.perf_counter() - started), "best_metrics": best_metrics}
                 stage.path_for(out / RESUME / STATE).write_text(json.dumps(resume, indent=1), encoding="utf-8")
             stage.path_for(out / CARD).write_text(json.dumps(card, indent=1), encoding="utf-8")
+        saved_at = step
         if final:
             shutil.rmtree(out / RESUME, ignore_errors=True)
 
@@ -309,6 +321,7 @@ def train(trainable: Trainable, params: Any, options: TrainOptions, reporter: Tr
                 summary.status = "finished"
         except KeyboardInterrupt:  # a second Ctrl-C: the last save stays the resume point
             summary.status, summary.stopped = "interrupted", "interrupt"
+            step = max(saved_at, state["step"] if state else 0)
     summary.steps = step
     summary.best = best_metrics
     summary.seconds = time.perf_counter() - started
