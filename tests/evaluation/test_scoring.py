@@ -87,9 +87,9 @@ def test_eval_transcribe_pairs_files_by_track_and_writes_a_csv(tmp_path):
 def test_eval_transcribe_needs_an_existing_ref(tmp_path):
     write_notes(tmp_path / "p.csv", REF)
     res = runner.invoke(app, ["eval", "transcribe", str(tmp_path / "p.csv")])
-    assert res.exit_code == 2 and "--ref is required" in res.output
+    assert res.exit_code == 2 and "--ref is required" in " ".join(res.output.split())
     res = runner.invoke(app, ["eval", "transcribe", str(tmp_path / "p.csv"), "--ref", str(tmp_path / "nope")])
-    assert res.exit_code == 2 and "does not exist" in res.output
+    assert res.exit_code == 2 and "does not exist" in " ".join(res.output.split())
 
 
 def test_separate_eval_and_eval_separate_give_the_same_scores(tmp_path):
