@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable
 
+from mirctl.interrupts import Interrupts
 from mirctl.io import atomic
 from mirctl.pipeline.spec import PlannedItem
 
@@ -98,26 +98,6 @@ class _Worker:
             pass  # it died; the parent sees EOF on its pipe next
 
 
-class _Interrupts:
-    """SIGINT sets flags instead of raising: once to stop, twice to stop at once."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._previous: Any = None
-
-    def __enter__(self) -> _Interrupts:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.count += 1
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
 def remove_temp_files(item: PlannedItem, pid: int | None) -> None:
     """Remove the staged temporary outputs a killed worker left for ``item``."""
     for final in item.outputs.values():
@@ -142,7 +122,7 @@ def run_parallel(todo: list[PlannedItem], jobs: int, worker_args: tuple, emit: C
     workers: list[_Worker] = []
     fatal: BaseException | None = None
     stopped_early = False
-    with _Interrupts() as interrupts:
+    with Interrupts() as interrupts:
         try:
             for _ in range(min(jobs, len(todo))):
                 if interrupts.count:
@@ -192,7 +172,7 @@ def _receive(w: _Worker, died: Callable[[PlannedItem, str, str], dict]) -> dict[
     return record
 
 
-def _shut_down(workers: list[_Worker], interrupts: _Interrupts, emit: Callable[[dict], None]) -> None:
+def _shut_down(workers: list[_Worker], interrupts: Interrupts, emit: Callable[[dict], None]) -> None:
     """Stop every worker, report what finished meanwhile, and join them all."""
     busy = [w for w in workers if w.item is not None]
     for w in workers:

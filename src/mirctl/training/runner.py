@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import signal
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any, Callable, Protocol
 
 from mirctl import __version__
 from mirctl.errors import UsageError
+from mirctl.interrupts import Interrupts
 from mirctl.io.atomic import staged
 from mirctl.models.trained import CARD, FORMAT, WEIGHTS, load_weights, save_weights
 from mirctl.training import Prepared, Trainable
@@ -103,29 +102,6 @@ def _to_device(batch: Any, device: str) -> Any:
     if isinstance(batch, dict):
         return {k: _to_device(v, device) for k, v in batch.items()}
     return batch
-
-
-class _Interrupts:
-    """The first Ctrl-C asks the loop to stop at the next step boundary (where the state
-    is consistent and can be saved); a second one stops at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def __enter__(self) -> _Interrupts:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 def _better(value: float, best: float | None, mode: str) -> bool:
@@ -282,7 +258,7 @@ def _train(torch: Any, np: Any, trainable: Trainable, params: Any, options: Trai
     per_epoch = math.ceil(n / options.batch_size)
     reporter.start(trainable.name, options.max_steps, step)
     model.train()
-    with _Interrupts() as interrupts:
+    with Interrupts(raise_at=2) as interrupts:
         try:
             while step < options.max_steps:
                 epoch, b = divmod(step, per_epoch)
