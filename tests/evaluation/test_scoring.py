@@ -115,3 +115,56 @@ def test_separate_eval_and_eval_separate_give_the_same_scores(tmp_path):
     for stem in ("harmonic", "percussive"):
         assert group["stems"][stem]["sdr_db"] == pytest.approx(inline["stems"][stem]["sdr_db"], abs=1e-3)
     assert group["stems"]["harmonic"]["sdr_db"] > 10  # hpss finds the tone
+
+
+def test_note_validation_messages_and_summary():
+    with pytest.raises(ValidationError) as err:
+        note_eval.validate([Note(-0.5, 1.0, 60, 80)], REF)
+    assert (err.value.message, err.value.hint) == ("reference note has a negative start time (-0.5 s)",
+                                                   "times are seconds from the start of the recording")
+    with pytest.raises(ValidationError) as err:
+        note_eval.validate(REF, [Note(1.25, 2.0, -1, 80)])
+    assert err.value.message == "estimate note at 1.250 s has pitch -1 outside 0-127"
+    note_eval.validate([Note(0.0, 1.0, 0, 1), Note(0.0, 1.0, 127, 1)], REF)  # the range ends are legal
+    ok = {"status": "ok", "result": {"eval": {"onset": {"f1": 0.5}, "onset_offset": {"f1": 0.25}}}}
+    other = {"status": "ok", "result": {"eval": {"onset": {"f1": 1.0}, "onset_offset": {"f1": 0.75}}}}
+    unscored = [{"status": "failed", "result": {}}, {"status": "ok", "result": {"eval": {"error": "x"}}}]
+    assert note_eval.summarize([ok, other] + unscored) == {"mean_note_f1": {"onset": 0.75, "onset_offset": 0.5}}
+    assert note_eval.summarize(unscored) == {}
+
+
+def test_zero_length_notes_are_left_out_and_an_empty_side_scores_zero():
+    est = REF + [Note(9.0, 9.0, 60, 80)]  # zero duration: not a note
+    assert note_eval.evaluate(REF, est)["est_notes"] == 8
+    empty = note_eval.evaluate(REF, [])
+    assert empty == {"ref_notes": 8, "est_notes": 0, "onset": {"precision": 0.0, "recall": 0.0, "f1": 0.0},
+                     "onset_offset": {"precision": 0.0, "recall": 0.0, "f1": 0.0}}
+
+
+def test_table_columns_label_every_score():
+    from mirctl.evaluation import separation as sep_eval
+
+    keys = list(flatten({"eval": note_eval.evaluate(REF, REF)}))
+    assert note_eval.table_columns(keys) == [
+        ("ref/est", ("eval.ref_notes", "eval.est_notes")), ("P", "eval.onset.precision"), ("R", "eval.onset.recall"),
+        ("F1", "eval.onset.f1"), ("P+off", "eval.onset_offset.precision"), ("R+off", "eval.onset_offset.recall"),
+        ("F1+off", "eval.onset_offset.f1")]
+    assert note_eval.table_columns(["eval.error"]) == []
+    keys = ["eval.stems.vocals.sdr_db", "eval.stems.vocals.nsdr_db", "eval.stems.bass.nsdr_db", "eval.missing"]
+    assert sep_eval.table_columns(keys) == [("bass nSDR", "eval.stems.bass.nsdr_db"),
+                                            ("vocals SDR", "eval.stems.vocals.sdr_db"),
+                                            ("vocals nSDR", "eval.stems.vocals.nsdr_db")]
+
+
+def test_separation_validation_messages():
+    from mirctl.evaluation import separation as sep_eval
+
+    with pytest.raises(ValidationError) as err:
+        sep_eval.validate({"vocals": (np.zeros(10), 8000)}, {})
+    assert err.value.message == "reference stem 'vocals' has shape (10,); expected (channels, samples)"
+    bad = np.zeros((1, 10))
+    bad[0, 3] = np.nan
+    with pytest.raises(ValidationError) as err:
+        sep_eval.validate({}, {"drums": bad})
+    assert err.value.message == "estimate stem 'drums' holds NaN or infinite samples"
+    assert sep_eval.evaluate({}, {"drums": np.zeros((1, 10))}, 8000) == {"evaluated": [], "missing": ["drums"]}
