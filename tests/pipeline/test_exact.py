@@ -188,3 +188,79 @@ def test_a_fatal_error_in_a_worker_stops_the_whole_run(audio_dir, tmp_path):
         run(gain_task.TASK, gain_task.Params(model_missing=True),
             RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "o", jobs=2))
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_generated_item_names_and_their_refusals():
+    from mirctl.pipeline.inputs import generated_items
+
+    assert [i.label for i in generated_items(1)] == ["000"]
+    assert [(i.label, i.index, i.kind) for i in generated_items(None, ("b", "a"))] == \
+        [("b", 0, "generated"), ("a", 1, "generated")]
+    for bad in (".", "..", "a/b", "a\\b", ""):
+        with pytest.raises(UsageError) as err:
+            generated_items(None, ("ok", bad))
+        assert (err.value.message, err.value.hint) == (f"--names: {bad!r} is not a usable name",
+                                                       "names become file names: no slashes")
+    with pytest.raises(UsageError) as err:
+        generated_items(None, ("a", "a"))
+    assert err.value.message == "--names: every name must be different"
+    for count in (None, 0, -3):
+        with pytest.raises(UsageError) as err:
+            generated_items(count)
+        assert (err.value.message, err.value.hint) == (
+            "nothing to generate", "pass -n N (how many items), --names a,b,… or input files")
+
+
+def test_stem_sets_by_hand_by_glob_and_from_stdin(tmp_path):
+    from mirctl.pipeline.inputs import expand_stem_sets
+
+    exts = (".wav",)
+    for song in ("a", "b"):
+        for stem in ("x", "y"):
+            write_wav(tmp_path / song / f"{stem}.wav", tone(440, 0.05, 8000), 8000)
+    (by_hand,) = expand_stem_sets([], exts, stems=(str(tmp_path / "b" / "y.wav"), str(tmp_path / "a" / "x.wav")))
+    assert (by_hand.path, by_hand.track, by_hand.error) == (tmp_path / "b", "b", None)
+    assert by_hand.members == (tmp_path / "b" / "y.wav", tmp_path / "a" / "x.wav")
+    (missing,) = expand_stem_sets([], exts, stems=(str(tmp_path / "a" / "x.wav"), str(tmp_path / "nope.wav"),
+                                                   str(tmp_path / "gone.wav")))
+    assert missing.error == f"--stems: {tmp_path / 'nope.wav'}, {tmp_path / 'gone.wav'} not found"
+    assert missing.hint == "check the paths (quote names with spaces)" and missing.kind == "stems"
+    globbed = expand_stem_sets([str(tmp_path / "*")], exts)
+    assert [(i.path.name, [m.name for m in i.members]) for i in globbed] == [("a", ["x.wav", "y.wav"]),
+                                                                             ("b", ["x.wav", "y.wav"])]
+    piped = expand_stem_sets(["-"], exts, stdin_lines=(str(tmp_path / "b"), "", str(tmp_path / "a")))
+    assert [i.path.name for i in piped] == ["a", "b"] and all(i.error is None for i in piped)
+    (gone,) = expand_stem_sets([str(tmp_path / "none")], exts)
+    assert (gone.error, gone.hint) == (f"{tmp_path / 'none'} does not exist", "check the path (quote names with spaces)")
+    (flat,) = expand_stem_sets([str(tmp_path / "a")], exts, recursive=False)
+    assert flat.base is None and [m.name for m in flat.members] == ["x.wav", "y.wav"]
+    deep = expand_stem_sets([str(tmp_path)], exts, recursive=True)
+    assert [(i.path.name, i.base) for i in deep] == [("a", tmp_path), ("b", tmp_path)]
+    (empty,) = expand_stem_sets([str(tmp_path / "a")], (".flac",))
+    assert (empty.error, empty.hint) == (f"{tmp_path / 'a'} holds no audio stems",
+                                         "a stem set is a folder of audio files (e.g. vocals.wav, drums.wav)")
+
+
+def test_note_file_errors_say_what_is_wrong(tmp_path):
+    from mirctl.io.notes import read_notes
+
+    with pytest.raises(InputError) as err:
+        read_notes(tmp_path / "gone.csv")
+    assert err.value.message == f"{tmp_path / 'gone.csv'} does not exist"
+    (tmp_path / "a.txt").write_text("0,1,60")
+    with pytest.raises(InputError) as err:
+        read_notes(tmp_path / "a.txt")
+    assert (err.value.message, err.value.hint) == (f"{tmp_path / 'a.txt'} is neither a MIDI file nor a note CSV",
+                                                   "notes are read from .mid, .midi or .csv")
+    (tmp_path / "b.csv").write_text("start_s,end_s,pitch\n0.5,1.0,sixty\n")
+    with pytest.raises(InputError) as err:
+        read_notes(tmp_path / "b.csv")
+    assert err.value.message.startswith(f"{tmp_path / 'b.csv'} is not a note CSV (start_s,end_s,pitch[,velocity]): ")
+    (tmp_path / "c.csv").write_text("start_s,end_s,pitch,velocity\n\n1.0,1.5,62\n0.5,1.0,60.4,90,3,-3\n")
+    notes = read_notes(tmp_path / "c.csv")
+    assert [(n.start_s, n.end_s, n.pitch, n.velocity, n.bends) for n in notes] == [
+        (0.5, 1.0, 60, 90, (3, -3)), (1.0, 1.5, 62, 100, None)]
+    (tmp_path / "d.mid").write_bytes(b"MThd garbage")
+    with pytest.raises(InputError) as err:
+        read_notes(tmp_path / "d.mid")
+    assert err.value.message.startswith(f"{tmp_path / 'd.mid'} is not a readable MIDI file (")
