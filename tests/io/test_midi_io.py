@@ -163,3 +163,24 @@ def test_midi_score_long_gaps_equal_pretty_midi_and_read_back(tmp_path, gap_s):
     notes = pm.instruments[0].notes
     assert [round(n.start, 2) for n in notes] == [0.0, round(0.5 + gap_s, 2)]
     assert pm.instruments[0].pitch_bends[0].pitch == 4000
+
+
+def test_midi_score_ties_and_channel_wrap_equal_pretty_midi(tmp_path):
+    """Events at the same tick (program change, bends, note-ons and note-offs of several
+    pitches) are ordered as pretty_midi orders them, and 17 tracks wrap past channel 16
+    (skipping the drum channel) as pretty_midi wraps them."""
+    import mido
+
+    from mirctl.io.midi import MidiScore, MidiTrack, write_midi
+
+    tracks = []
+    for k in range(17):
+        notes = [(0.0, 0.5, 60 + k % 5, 100), (0.0, 0.5, 64, 90 - k), (0.5, 1.0, 60 + k % 5, 80), (0.5, 0.75, 67, 70)]
+        bends = [(0.0, -2000 + 100 * k), (0.5, 300), (0.5, -300), (0.75, 8191)]
+        tracks.append(MidiTrack(program=(7 * k) % 128, notes=notes, bends=bends))
+    score = MidiScore(120.0, tracks)
+    ours = tmp_path / "ours.mid"
+    write_midi(ours, score)
+    assert ours.read_bytes() == _pretty_midi_bytes(score, tmp_path)
+    channels = [next(m.channel for m in t if m.type == "program_change") for t in mido.MidiFile(str(ours)).tracks[1:]]
+    assert channels == [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 0, 1]
