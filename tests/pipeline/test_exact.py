@@ -264,3 +264,58 @@ def test_note_file_errors_say_what_is_wrong(tmp_path):
     with pytest.raises(InputError) as err:
         read_notes(tmp_path / "d.mid")
     assert err.value.message.startswith(f"{tmp_path / 'd.mid'} is not a readable MIDI file (")
+
+
+def test_the_csv_table_is_plain_newline_text_in_a_new_folder(audio_dir, tmp_path):
+    table = tmp_path / "a" / "b" / "scores.csv"
+    run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir / "song0.wav"),), out_dir=tmp_path / "o",
+                                                       table=table))
+    raw = table.read_bytes()
+    assert b"\r" not in raw and raw.count(b"\n") == 2 and raw.startswith(b"input,status,frames,")
+
+
+@pytest.mark.parametrize("path, words", [(Path("/dev/null"), "is a device, not a file")])
+def test_special_files_are_named_for_what_they_are(path, words):
+    from mirctl.io.files import check_input_file
+
+    with pytest.raises(InputError) as err:
+        check_input_file(path)
+    assert err.value.message == f"{path} {words}"
+    assert err.value.hint == "mirctl reads files: save the stream to a file first"
+
+
+def test_a_socket_is_not_a_file(tmp_path):
+    import socket
+
+    from mirctl.io.files import check_input_file
+
+    path = tmp_path / "s.wav"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    try:
+        with pytest.raises(InputError) as err:
+            check_input_file(path)
+        assert err.value.message == f"{path} is a socket, not a file"
+    finally:
+        sock.close()
+
+
+def test_the_region_spool_joins_what_it_was_given():
+    import numpy as np
+
+    from mirctl.io.spool import RegionSpool
+
+    with RegionSpool() as spool:
+        empty = spool.read_all()
+        assert empty.shape == (0, 0, 0) and empty.dtype == np.float32
+    one = np.arange(12, dtype=np.float64).reshape(2, 1, 6)
+    with RegionSpool() as spool:
+        spool.append(one)
+        back = spool.read_all()
+    assert back.dtype == np.float32 and np.array_equal(back, one.astype(np.float32))
+    parts = [np.full((2, 3, n), float(n), np.float32) for n in (4, 1, 7)]
+    with RegionSpool() as spool:
+        for p in parts:
+            spool.append(p[:, :, ::-1])  # not contiguous: the spool copies what it needs
+        joined = spool.read_all()
+    assert joined.shape == (2, 3, 12) and np.array_equal(joined, np.concatenate(parts, axis=2))
