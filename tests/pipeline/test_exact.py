@@ -319,3 +319,51 @@ def test_the_region_spool_joins_what_it_was_given():
             spool.append(p[:, :, ::-1])  # not contiguous: the spool copies what it needs
         joined = spool.read_all()
     assert joined.shape == (2, 3, 12) and np.array_equal(joined, np.concatenate(parts, axis=2))
+
+
+def test_references_are_looked_up_in_the_documented_order(tmp_path):
+    from mirctl.pipeline.references import SINGLE, find_references
+    from mirctl.pipeline.task import EvalRequest
+
+    refs = tmp_path / "refs"
+    (refs / "live").mkdir(parents=True)
+    for rel in ("live/take.mid", "take.csv", "take.mid"):
+        (refs / rel).write_text("x")
+    request = EvalRequest(refs, (".mid", ".midi", ".csv"))
+    nested = InputItem(tmp_path / "in" / "live" / "take.wav", base=tmp_path / "in")
+    top = InputItem(tmp_path / "in" / "take.wav", base=tmp_path / "in")
+    assert find_references(request, nested) == {SINGLE: refs / "live" / "take.mid"}  # REF/<reldir>/<track> first
+    assert find_references(request, top) == {SINGLE: refs / "take.mid"}  # then REF/<track>, extensions in order
+    assert find_references(EvalRequest(refs / "take.csv", (".mid",)), top) == {SINGLE: refs / "take.csv"}
+    assert find_references(request, InputItem(tmp_path / "other.wav")) == {SINGLE: None}
+    stems = EvalRequest(refs, (".wav",), keys=("vocals", "bass"))
+    (refs / "song").mkdir()
+    (refs / "song" / "vocals.wav").write_text("x")
+    (refs / "bass.wav").write_text("x")
+    assert find_references(stems, InputItem(tmp_path / "song.wav")) == {"vocals": refs / "song" / "vocals.wav",
+                                                                         "bass": refs / "bass.wav"}
+
+
+def test_a_task_s_defaults_and_its_session(audio_dir):
+    from mirctl.models import RunContext
+    from mirctl.pipeline.task import Session
+    from mirctl.types import AudioSource
+
+    plain = Task(name="t", ref="x:T")
+    assert plain.model_name(None) == "none" and plain.load(None, None) is None and plain.summarize([]) == {}
+    assert plain.eval_request(None) is None and plain.validate(None) is None
+    session = gain_task.TASK.open(gain_task.Params(), RunContext(threads=1))
+    assert isinstance(session, Session) and session.task is gain_task.TASK and session.ctx.threads == 1
+    assert session.params == gain_task.Params() and session.model_info == {"name": "gain", "sha256": "0" * 64}
+    result = session.run(AudioSource(Path("a.wav"), __import__("numpy").full((1, 4), 0.25, "float32"), 8000))
+    assert result.data["frames"] == 4 and float(result.outputs["quiet"].wav[0, 0]) == 0.125
+    assert Session(Task(name="t", ref="x:T"), None).model_info == {"name": "none"}
+
+
+def test_midi_with_the_long_extension_is_read_as_notes(tmp_path, midi_file):
+    from mirctl.io.notes import read_notes
+
+    long_name = tmp_path / "tune.MIDI"
+    long_name.write_bytes(midi_file.read_bytes())
+    assert [n.pitch for n in read_notes(long_name)] == [60, 64, 67, 72]
+    assert [n.velocity for n in read_notes(long_name)] == [90] * 4
