@@ -10,7 +10,6 @@ import soundfile as sf
 
 import gain_task
 from mirctl.errors import UsageError
-from mirctl.io.audio import AUDIO_EXTENSIONS
 from mirctl.pipeline import RunOptions, run
 from mirctl.pipeline import runner as runner_mod
 

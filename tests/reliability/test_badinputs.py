@@ -85,7 +85,7 @@ def test_a_batch_of_bad_inputs(command, corpus, tmp_path):
             assert r["status"] == {"ok": "ok", "fail": "failed"}[expect[name]], (name, r["error"])
         if r["status"] == "failed":
             assert r["error"] and "\n" not in r["error"] and name in r["error"], (name, r["error"])
-            assert any(line.strip().startswith(f"[") and "failed" in line and name in line
+            assert any(line.strip().startswith("[") and "failed" in line and name in line
                        for line in res.stderr.splitlines()), f"no failure line names {name}"
     assert not [p for p in (root, out) for p in p.rglob("*") if ".mirctl-tmp-" in p.name], "temporary files left"
     written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {"keep.txt"}

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 from typer.testing import CliRunner
 
 import gain_task

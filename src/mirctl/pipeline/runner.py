@@ -127,8 +127,8 @@ class _Loader:
         return self.session
 
     def info(self, fallback: str) -> dict[str, Any]:
-        info = getattr(self.session.model, "info", None) if self.session is not None else None
-        return dict(info) if info else {"name": fallback}
+        """The loaded model's report entry (the session's), or just its name before loading."""
+        return self.session.model_info if self.session is not None else {"name": fallback}
 
 
 def _base_record(task: Task, item: InputItem, params: Any, model_name: str) -> dict[str, Any]:

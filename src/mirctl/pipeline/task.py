@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Literal, TypeVar
 if TYPE_CHECKING:
     from mirctl.io.artifacts import AudioWriteOptions
     from mirctl.models import RunContext
-    from mirctl.pipeline.spec import InputItem
     from mirctl.types import TaskResult
 
 Shape = Literal["files", "stem_sets", "generated"]

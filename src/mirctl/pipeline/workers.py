@@ -39,7 +39,6 @@ class Stop(BaseException):
 
 
 def _worker_main(conn: Any, task_ref: str, params: Any, ctx: Any, model_name: str, debug: bool) -> None:
-    from mirctl.errors import MirctlError
     from mirctl.pipeline import runner
     from mirctl.pipeline.task import find_task
 
@@ -67,8 +66,6 @@ def _worker_main(conn: Any, task_ref: str, params: Any, ctx: Any, model_name: st
                                             request, slots)
             except runner.FATAL as err:
                 record = {"_fatal": type(err).__name__, "error": err.message, "hint": err.hint}
-            except MirctlError as err:  # pragma: no cover - process_one turns these into records
-                record = {"_fatal": "UsageError", "error": err.message, "hint": err.hint}
             conn.send(record)
     except (Stop, EOFError, BrokenPipeError, KeyboardInterrupt):
         pass

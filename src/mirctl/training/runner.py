@@ -9,7 +9,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -303,7 +303,3 @@ def _train(torch: Any, np: Any, trainable: Trainable, params: Any, options: Trai
     summary.seconds = time.perf_counter() - started
     reporter.finish(summary)
     return summary
-
-
-def describe(options: TrainOptions) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()}
