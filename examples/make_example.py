@@ -2,7 +2,8 @@
 
     python examples/make_example.py examples/demo
 
-writes ``melody.mid`` (the notes), ``piano.wav`` (those notes on a piano-like synth),
+writes ``melody.mid`` (the notes), ``song.mid`` (piano, bass and drums as General MIDI
+tracks), ``piano.wav`` (those notes on a piano-like synth),
 ``drums.wav`` and ``bass.wav``, and ``mix.wav`` (all three, 44.1 kHz stereo). Everything
 is deterministic, so the files are the same on every machine.
 """
@@ -62,6 +63,25 @@ def drums(total: int) -> np.ndarray:
     return out
 
 
+def song(path: Path) -> None:
+    """The same phrase as a General MIDI arrangement for `mirctl render --stems`: piano
+    melody, a fingered bass with a volume swell (CC 7) and sustain on the piano (CC 64),
+    and a kit on channel 10."""
+    pm = pretty_midi.PrettyMIDI(initial_tempo=BPM)
+    piano = pretty_midi.Instrument(program=0, name="piano")
+    piano.notes = [pretty_midi.Note(90, p, b * BEAT, (b + l * 0.95) * BEAT) for b, l, p in MELODY]
+    piano.control_changes = [pretty_midi.ControlChange(64, 127, 0.0), pretty_midi.ControlChange(64, 0, 15.5 * BEAT)]
+    bass = pretty_midi.Instrument(program=33, name="bass")
+    bass.notes = [pretty_midi.Note(100, p, b * BEAT, (b + l * 0.9) * BEAT) for b, l, p in BASS]
+    bass.control_changes = [pretty_midi.ControlChange(7, 60 + 4 * k, k * BEAT) for k in range(16)]
+    kit = pretty_midi.Instrument(program=0, is_drum=True, name="drums")
+    for k in range(16):
+        kit.notes.append(pretty_midi.Note(100, 36 if k % 2 == 0 else 38, k * BEAT, k * BEAT + 0.1))
+        kit.notes.append(pretty_midi.Note(70, 42, (k + 0.5) * BEAT, (k + 0.5) * BEAT + 0.05))
+    pm.instruments += [piano, bass, kit]
+    pm.write(str(path))
+
+
 def main(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     piano = render(MELODY, 0.25, 0.5)
@@ -81,6 +101,7 @@ def main(folder: Path) -> None:
     inst.notes = [pretty_midi.Note(90, p, b * BEAT, (b + l * 0.95) * BEAT) for b, l, p in MELODY]
     pm.instruments.append(inst)
     pm.write(str(folder / "melody.mid"))
+    song(folder / "song.mid")
     print(f"demo material written to {folder}")
 
 

@@ -38,7 +38,7 @@ def _isolated(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MIRCTL_CONFIG", str(tmp_path_factory.mktemp("cfg") / "none.toml"))
     for key in list(os.environ):
         if key.startswith("MIRCTL_") and key not in {"MIRCTL_OFFLINE", "MIRCTL_CACHE", "MIRCTL_CONFIG", "MIRCTL_SHARED",
-                                                    "MIRCTL_REQUIRE_SHARED"}:
+                                                    "MIRCTL_REQUIRE_SHARED", "MIRCTL_REQUIRE_SYNTHS"}:
             monkeypatch.delenv(key)
 
 
@@ -65,6 +65,18 @@ def shared_path(*parts: str) -> Path:
             pytest.fail(f"{path} is missing, and MIRCTL_REQUIRE_SHARED=1 says ../shared must be there")
         pytest.skip(f"needs ../shared test data ({path} is absent in this checkout)")
     return path
+
+
+def need_synth(name: str) -> None:
+    """Skip unless the SoundFont synth ``name`` is installed; under
+    ``MIRCTL_REQUIRE_SYNTHS=1`` (CI, whose set-up installs both) fail instead."""
+    from mirctl.backends import fluidsynth_backend, tinysoundfont_backend
+
+    module = {"fluidsynth": fluidsynth_backend, "tinysoundfont": tinysoundfont_backend}[name]
+    if not module.available():
+        if os.environ.get("MIRCTL_REQUIRE_SYNTHS") == "1":
+            pytest.fail(f"{name} is not installed, and MIRCTL_REQUIRE_SYNTHS=1 says `make setup` installed it")
+        pytest.skip(f"needs the {name} synth ({module.INSTALL_HINT})")
 
 
 def write_wav(path: Path, wav: np.ndarray, sr: int = 44100, subtype: str = "PCM_16") -> Path:

@@ -115,3 +115,32 @@ def test_a_sibling_folder_sharing_the_output_folder_s_prefix_is_outside(tmp_path
     slots = [OutputSlot("midi", {"output": "midi", "ext": "mid"})]
     with pytest.raises(UsageError, match="outside"):
         plan([InputItem(tmp_path / "a.wav")], slots, "../out2/{track}.{ext}", tmp_path / "out", "t", "m", False)
+
+
+def test_per_item_slots_name_each_input_s_outputs_and_carry_their_encoding(tmp_path):
+    """render --stems: the outputs of an input depend on its content."""
+    from mirctl.errors import InputError
+    from mirctl.io.artifacts import AudioWriteOptions
+
+    opts = AudioWriteOptions(bits="24")
+    own = {"a": ["piano", "bass"], "b": ["drums"]}
+
+    def slots_for(item):
+        if item.track == "bad":
+            raise InputError(f"{item.path} is not a readable MIDI file (truncated)", hint="check it")
+        if item.track == "same":
+            return None
+        return [OutputSlot(f"stem:{n}", {"stem": n, "ext": "wav"}, opts) for n in own[item.track]]
+
+    items = [InputItem(tmp_path / f"{t}.mid") for t in ("a", "b", "bad", "same")]
+    (tmp_path / "o" / "b").mkdir(parents=True)
+    (tmp_path / "o" / "b" / "drums.wav").write_bytes(b"x")
+    planned = plan(items, SLOTS, "{track}/{stem}.{ext}", tmp_path / "o", "render", "m", False, slots_for=slots_for)
+    a, b, bad, same = planned
+    assert a.action == "run" and a.outputs == {"stem:piano": tmp_path / "o" / "a" / "piano.wav",
+                                                "stem:bass": tmp_path / "o" / "a" / "bass.wav"}
+    assert a.formats == {"stem:piano": "wav", "stem:bass": "wav"} and a.audio == {"stem:piano": opts, "stem:bass": opts}
+    assert b.action == "skip" and list(b.outputs) == ["stem:drums"]
+    assert (bad.action, bad.error, bad.hint, bad.outputs) == (
+        "fail", f"{tmp_path / 'bad.mid'} is not a readable MIDI file (truncated)", "check it", {})
+    assert same.action == "run" and list(same.outputs) == ["vocals", "drums"] and same.audio == {}

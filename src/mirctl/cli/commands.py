@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "info": ("mirctl.cli.info", "info"),
     "separate": ("mirctl.cli.separate", "separate"),
     "transcribe": ("mirctl.cli.transcribe", "transcribe"),
+    "render": ("mirctl.cli.render", "render"),
     "models": ("mirctl.cli.models", None),
     "train": ("mirctl.cli.train", None),
     "eval": ("mirctl.cli.eval", None),

@@ -22,10 +22,31 @@ def list_models(
     from mirctl.models.cache import locate
 
     rows = []
+    fonts = {}
+    if task in (None, "soundfont"):
+        from mirctl.models import soundfonts
+
+        fonts = {f.name: f for f in soundfonts.installed()}
+    default_font = next(iter(fonts), None)
     for card in list_cards(task):
-        present = all(locate(card, f) is not None for f in card.files)
-        rows.append({"name": card.name, "task": card.task, "weights": "none needed" if card.weight_free
-                     else ("present" if present else "missing"), "description": card.description})
+        if card.task == "soundfont":  # found in the cache, a system package or a wheel
+            present = card.name in fonts
+        else:
+            present = all(locate(card, f) is not None for f in card.files)
+        row = {"name": card.name, "task": card.task, "weights": "none needed" if card.weight_free
+               else ("present" if present else "missing"), "description": card.description}
+        if card.task == "soundfont":
+            row.update(license=card.license, default=card.name == default_font,
+                       path=str(fonts[card.name].path) if present else None)
+            if row["default"]:
+                row["weights"] = "present, default"
+        rows.append(row)
+    for font in fonts.values():  # the user's own fonts in the cache's soundfonts/ folder
+        if font.card is None:
+            rows.append({"name": font.name, "task": "soundfont",
+                         "weights": "present, default" if font.name == default_font else "present",
+                         "description": f"your SoundFont {font.path.name}", "license": font.license,
+                         "default": font.name == default_font, "path": str(font.path)})
     if as_json:
         for r in rows:
             typer.echo(json.dumps(r))
@@ -35,7 +56,7 @@ def list_models(
 
     table = Table("name", "task", "weights", "description")
     for r in rows:
-        style = {"present": "green", "missing": "yellow"}.get(r["weights"], "")
+        style = {"present": "green", "present, default": "bold green", "missing": "yellow"}.get(r["weights"], "")
         table.add_row(r["name"], r["task"], f"[{style}]{r['weights']}[/]" if style else r["weights"], r["description"])
     Console().print(table)
 

@@ -95,7 +95,14 @@ def locate(card: ModelCard, spec: ModelFile, model_path: Path | None = None) -> 
     for c in candidates:
         if c.is_file():
             return c
-    return _package_file(spec.package) if spec.package else None
+    found = _package_file(spec.package) if spec.package else None
+    if found is not None:
+        return found
+    for system in spec.paths:
+        path = Path(system).expanduser()
+        if path.is_file() and path.resolve().name == spec.name:
+            return path
+    return None
 
 
 def download(spec: ModelFile, dest: Path) -> Path:

@@ -25,6 +25,9 @@ class ModelFile:
     sha256_prefix: str | None = None
     package: str | None = None  # "pkg/sub/path" inside an installed Python package
     size: int | None = None
+    #: where system packages install the file (SoundFonts: Debian, Arch, Homebrew);
+    #: a path counts only when it resolves to a file of this name (not a renamed alternative)
+    paths: tuple[str, ...] = ()
 
     @property
     def checksum(self) -> str | None:
@@ -77,7 +80,7 @@ class ModelCard:
 
 def _card_from_toml(data: dict[str, Any], origin: str) -> ModelCard:
     try:
-        files = tuple(ModelFile(**f) for f in data.pop("files", []))
+        files = tuple(ModelFile(**{**f, "paths": tuple(f.get("paths", ()))}) for f in data.pop("files", []))
         for key in ("stems", "labels", "allow_classes"):
             if key in data:
                 data[key] = tuple(data[key])

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import string
 from pathlib import Path
+from typing import Callable
 
-from mirctl.errors import UsageError
+from mirctl.errors import MirctlError, UsageError
 from mirctl.pipeline.spec import InputItem, OutputSlot, PlannedItem
 
 COMMON_FIELDS = ("track", "input_ext", "parent", "reldir", "command", "model")
@@ -92,8 +93,14 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def plan(items: list[InputItem], slots: list[OutputSlot], template: str, out_dir: Path,
-         command: str, model: str, overwrite: bool) -> list[PlannedItem]:
-    """Render every output path, then decide run / skip / fail for each input."""
+         command: str, model: str, overwrite: bool,
+         slots_for: Callable[[InputItem], list[OutputSlot] | None] | None = None) -> list[PlannedItem]:
+    """Render every output path, then decide run / skip / fail for each input.
+
+    ``slots_for(item)``, when given, names the outputs of an input whose outputs depend on
+    its content (``render --stems``: one file per instrument); None means ``slots``. An
+    input it cannot read is planned as failed with the reason.
+    """
     root = Path(os.path.abspath(out_dir))
     claimed: dict[Path, str] = {}
     planned: list[PlannedItem] = []
@@ -103,8 +110,16 @@ def plan(items: list[InputItem], slots: list[OutputSlot], template: str, out_dir
             planned.append(PlannedItem(item, {}, "fail", item.error, item.hint))
             continue
         base = input_fields(item, command, model)
+        item_slots = slots
+        if slots_for is not None:
+            try:
+                own = slots_for(item)
+            except MirctlError as err:
+                planned.append(PlannedItem(item, {}, "fail", err.message, err.hint))
+                continue
+            item_slots = slots if own is None else own
         outputs: dict[str, Path] = {}
-        for slot in slots:
+        for slot in item_slots:
             rel = render(template, {**base, **slot.fields})
             path = Path(os.path.abspath(root / rel))
             if not _inside(path, root):
@@ -114,10 +129,11 @@ def plan(items: list[InputItem], slots: list[OutputSlot], template: str, out_dir
                                            "remove '..' from the template, or rename this input"))
                 break
             outputs[slot.key] = path
-        if len(outputs) != len(slots):  # refused above: it would escape
+        if len(outputs) != len(item_slots):  # refused above: it would escape
             continue
         if len(set(outputs.values())) != len(outputs):
-            distinguishing = sorted({k for s in slots for k in s.fields if len({t.fields.get(k) for t in slots}) > 1})
+            distinguishing = sorted({k for s in item_slots for k in s.fields
+                                     if len({t.fields.get(k) for t in item_slots}) > 1})
             raise UsageError(f"--filename {template!r} gives several outputs of one input the same name",
                              hint="include " + " or ".join("{" + d + "}" for d in distinguishing) + " in the template")
         clash = next((claimed[p] for p in outputs.values() if p in claimed), None)
@@ -137,7 +153,8 @@ def plan(items: list[InputItem], slots: list[OutputSlot], template: str, out_dir
                                            f"{len(existing)} of {len(outputs)} outputs already exist (e.g. {existing[0]})",
                                            "pass --overwrite to redo this input, or remove those files"))
             continue
-        planned.append(PlannedItem(item, outputs, "run", formats={s.key: s.ext for s in slots}))
+        planned.append(PlannedItem(item, outputs, "run", formats={s.key: s.ext for s in item_slots},
+                                   audio={s.key: s.audio for s in item_slots if s.audio is not None}))
     if escaped and len(escaped) == sum(1 for it in items if not it.error):
         raise UsageError(f"--filename {template!r} writes outside the output folder {root}",
                          hint="remove '..' from the template")

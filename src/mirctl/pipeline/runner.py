@@ -24,7 +24,7 @@ from mirctl.io.files import check_output_folder, write_error
 from mirctl.pipeline.inputs import expand_inputs, expand_stem_sets, generated_items, take_shard
 from mirctl.pipeline.plan import COMMON_FIELDS, check_template, plan
 from mirctl.pipeline.references import find_references
-from mirctl.pipeline.sources import read_reference, read_source
+from mirctl.pipeline.sources import read_reference
 from mirctl.pipeline.spec import EvalRequest, InputItem, OutputSlot, PlannedItem, RunOptions
 from mirctl.pipeline.task import Session, Task
 from mirctl.types import AudioSource
@@ -154,7 +154,7 @@ def process_one(task: Task, loader: _Loader, params: Any, planned: PlannedItem, 
     start = time.perf_counter()
     slots = slots or {}
     try:
-        source = read_source(task.input_kind, planned.item)
+        source = task.read(planned.item)
         if isinstance(source, AudioSource):
             record["input_audio"] = flags = level_flags(source.wav)
             if flags["out_of_range"]:
@@ -178,9 +178,9 @@ def process_one(task: Task, loader: _Loader, params: Any, planned: PlannedItem, 
         with staged() as stage:
             for key, final in planned.outputs.items():
                 slot = slots.get(key)
+                audio = planned.audio.get(key) or (slot.audio if slot is not None else None) or AudioWriteOptions()
                 try:
-                    write_artifact(result.outputs[key], stage.path_for(final), planned.formats[key],
-                                   (slot.audio if slot is not None else None) or AudioWriteOptions())
+                    write_artifact(result.outputs[key], stage.path_for(final), planned.formats[key], audio)
                 except OSError as err:
                     raise write_error(final, err) from None
         record.update(status="ok", outputs=[str(p) for p in planned.outputs.values()], result=jsonable(data))
@@ -254,7 +254,8 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
     if slot_list:
         check_output_folder(out_dir)
     request = task.eval_request(params)
-    planned = plan(items, slot_list, template, out_dir, task.name, model_name, options.overwrite)
+    planned = plan(items, slot_list, template, out_dir, task.name, model_name, options.overwrite,
+                   slots_for=(lambda item: task.item_slots(params, item)) if task.per_item_slots else None)
 
     threads = options.threads
     if threads is None and options.jobs > 1:

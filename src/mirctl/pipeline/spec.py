@@ -80,3 +80,4 @@ class PlannedItem:
     error: str | None = None
     hint: str | None = None
     formats: dict[str, str] = field(default_factory=dict)  # slot key -> file format (the slot's ext)
+    audio: dict[str, object] = field(default_factory=dict)  # slot key -> AudioWriteOptions of its slot

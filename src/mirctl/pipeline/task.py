@@ -18,6 +18,10 @@ The runner only ever talks to that object:
 ``summarize(records)``
     run-level figures for the summary line.
 
+Optional: ``read(item)`` reads one input (default: by ``input_kind``); a task whose
+outputs depend on each input's content (``render --stems``: one file per instrument)
+sets ``per_item_slots`` and names them in ``item_slots(params, item)`` at planning time.
+
 Three input *shapes* are planned, skipped, written atomically and reported the same way:
 
 ``files``
@@ -101,6 +105,8 @@ class Task(Generic[P]):
     extensions: tuple[str, ...] = ()
     default_template: str = "{track}.{ext}"
     template_fields: tuple[str, ...] = ("output", "ext")
+    #: outputs depend on the input's content: the runner asks ``item_slots`` per input
+    per_item_slots: bool = False
 
     # --- the contract -------------------------------------------------------------
     def validate(self, params: P) -> None:
@@ -122,6 +128,16 @@ class Task(Generic[P]):
         return {}
 
     def eval_request(self, params: P) -> EvalRequest | None:
+        return None
+
+    def read(self, item: Any) -> Any:
+        """The source object ``process`` receives for one planned input."""
+        from mirctl.pipeline.sources import read_source
+
+        return read_source(self.input_kind, item)
+
+    def item_slots(self, params: P, item: Any) -> list[OutputSlot] | None:
+        """With ``per_item_slots``: the outputs of this input (None: ``slots(params)``)."""
         return None
 
     # --- helpers ------------------------------------------------------------------

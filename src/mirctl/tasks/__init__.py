@@ -16,6 +16,7 @@ REGISTRY: dict[str, str] = {
     "info": "mirctl.tasks.info:TASK",
     "separate": "mirctl.tasks.separation:TASK",
     "transcribe": "mirctl.tasks.transcription:TASK",
+    "render": "mirctl.tasks.render:TASK",
     "eval separate": "mirctl.tasks.scoring:SEPARATION",
     "eval transcribe": "mirctl.tasks.scoring:TRANSCRIPTION",
 }

@@ -185,28 +185,13 @@ def f0_csv(track: dict[str, Any]) -> str:
 # --- shared ---------------------------------------------------------------------------
 
 
-def synthesize(notes: list[Note], sr: int = 44100, duration_s: float | None = None) -> Any:
-    """A plain additive synth (decaying harmonics) so a transcription can be heard."""
-    import numpy as np
+def sonify(notes: list[Note], params: Params, duration_s: float) -> Any:
+    """The transcription played on a SoundFont piano (``mirctl render``'s synth and default
+    font), as long as the input at least."""
+    from mirctl.tasks.render import render_score
 
-    end = max([n.end_s for n in notes], default=0.0) + 0.3
-    total = int(sr * max(end, duration_s or 0.0))
-    out = np.zeros(total, dtype=np.float64)
-    for n in notes:
-        start = int(n.start_s * sr)
-        length = max(1, int((n.end_s - n.start_s + 0.1) * sr))
-        t = np.arange(length) / sr
-        hz = 440.0 * 2 ** ((n.pitch - 69) / 12)
-        tone = sum((0.6 ** h) * np.sin(2 * np.pi * hz * (h + 1) * t) for h in range(4) if hz * (h + 1) < sr / 2)
-        env = np.exp(-3.0 * t) * np.minimum(1.0, t / 0.005)
-        release = np.clip((n.end_s - n.start_s + 0.1 - t) / 0.1, 0, 1)
-        seg = (n.velocity / 127) * 0.2 * tone * env * release
-        stop = min(total, start + length)
-        out[start:stop] += seg[: stop - start]
-    peak = np.max(np.abs(out), initial=0.0)
-    if peak > 0.99:
-        out *= 0.99 / peak
-    return out.astype(np.float32)[None, :]
+    score = notes_to_midi(notes, params.midi_tempo, params.multiple_pitch_bends, program=0)
+    return render_score(score, params.sonify_sr, duration_s)
 
 
 def transcribe(source: AudioSource, model: Any, params: Params,
@@ -232,8 +217,7 @@ def transcribe(source: AudioSource, model: Any, params: Params,
         "midi": lambda: MidiOut(notes_to_midi(notes, params.midi_tempo, params.multiple_pitch_bends)),
         "csv": lambda: TextOut(notes_to_csv(ordered) if params.mode == "notes" else f0_csv(track)),
         "npz": lambda: ArraysOut(arrays),
-        "sonify": lambda: AudioOut(synthesize(ordered, params.sonify_sr, source.wav.shape[1] / source.sr),
-                                   params.sonify_sr),
+        "sonify": lambda: AudioOut(sonify(notes, params, source.wav.shape[1] / source.sr), params.sonify_sr),
         "plot": lambda: ImageOut(partial(viz.render_pianoroll, notes=ordered, mono=mono, sr=SR,
                                          title=f"{Path(str(source.path)).name}: {len(notes)} notes")),
     }

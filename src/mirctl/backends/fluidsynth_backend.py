@@ -1,0 +1,171 @@
+"""FluidSynth, the library (libfluidsynth), driven offline through ctypes.
+
+``pyfluidsynth`` finds and opens the shared library on every platform; the calls that
+matter here are made on that handle directly: ``fluid_synth_write_float`` renders float
+samples straight into numpy buffers (pyfluidsynth's ``get_samples`` gives int16 only),
+and FluidSynth's log goes to a list instead of stderr so that "no preset for bank X"
+becomes part of the report.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any, Callable
+
+import numpy as np
+
+from mirctl.backends.synth_common import Renderer, SynthOptions
+from mirctl.errors import BackendUnavailable, UsageError
+from mirctl.io.midi_events import BEND, CHANNEL_PRESSURE, CONTROL, DRUM_CHANNEL, KEY_PRESSURE, NOTE_OFF, NOTE_ON, PROGRAM
+
+INSTALL_HINT = ("install the FluidSynth library: `apt-get install --no-install-recommends libfluidsynth3` "
+                "(Debian/Ubuntu), `brew install fluid-synth` (macOS), then `pip install pyfluidsynth`; or render "
+                "with `--synth tinysoundfont`, which needs no system library")
+
+_LOG_LEVELS = range(5)  # FLUID_PANIC … FLUID_DBG
+_LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+
+def _library() -> Any:
+    try:
+        import fluidsynth
+    except ImportError as err:
+        missing = "pyfluidsynth is not installed" if "fluidsynth" in str(err) and "library" not in str(err) \
+            else "the FluidSynth library (libfluidsynth) was not found"
+        raise BackendUnavailable(f"--synth fluidsynth: {missing}", hint=INSTALL_HINT) from None
+    except OSError as err:
+        raise BackendUnavailable(f"--synth fluidsynth: the FluidSynth library could not be loaded ({err})",
+                                 hint=INSTALL_HINT) from None
+    return fluidsynth._fl
+
+
+def available() -> bool:
+    try:
+        _library()
+    except BackendUnavailable:
+        return False
+    return True
+
+
+def _bind(lib: Any) -> Any:
+    c_void_p, c_int, c_char_p, c_double = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_double
+    spec = {
+        "new_fluid_settings": (c_void_p, []),
+        "delete_fluid_settings": (None, [c_void_p]),
+        "fluid_settings_setint": (c_int, [c_void_p, c_char_p, c_int]),
+        "fluid_settings_setnum": (c_int, [c_void_p, c_char_p, c_double]),
+        "new_fluid_synth": (c_void_p, [c_void_p]),
+        "delete_fluid_synth": (None, [c_void_p]),
+        "fluid_synth_sfload": (c_int, [c_void_p, c_char_p, c_int]),
+        "fluid_synth_program_select": (c_int, [c_void_p, c_int, c_int, c_int, c_int]),
+        "fluid_synth_noteon": (c_int, [c_void_p, c_int, c_int, c_int]),
+        "fluid_synth_noteoff": (c_int, [c_void_p, c_int, c_int]),
+        "fluid_synth_cc": (c_int, [c_void_p, c_int, c_int, c_int]),
+        "fluid_synth_program_change": (c_int, [c_void_p, c_int, c_int]),
+        "fluid_synth_pitch_bend": (c_int, [c_void_p, c_int, c_int]),
+        "fluid_synth_channel_pressure": (c_int, [c_void_p, c_int, c_int]),
+        "fluid_synth_key_pressure": (c_int, [c_void_p, c_int, c_int, c_int]),
+        "fluid_synth_write_float": (c_int, [c_void_p, c_int, c_void_p, c_int, c_int, c_void_p, c_int, c_int]),
+        "fluid_set_log_function": (c_void_p, [c_int, _LOG_FN, c_void_p]),
+    }
+    for name, (restype, argtypes) in spec.items():
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = restype, argtypes
+    return lib
+
+
+class FluidSynthRenderer(Renderer):
+    """FluidSynth with one SoundFont; every ``render`` starts from a just-loaded synth."""
+
+    name = "fluidsynth"
+
+    def __init__(self, font_path: str, options: SynthOptions) -> None:
+        super().__init__(font_path, options)
+        lib = self._lib = _bind(_library())
+        self.log: list[tuple[int, str]] = []  # (level, message); level 0-2: panic, error, warning
+        self._log_fn = _LOG_FN(self._on_log)  # kept alive as long as the synth
+        for level in _LOG_LEVELS:
+            lib.fluid_set_log_function(level, self._log_fn, None)
+        settings = self._settings = lib.new_fluid_settings()
+        for key, value in (("synth.sample-rate", float(options.sample_rate)), ("synth.gain", 0.2)):
+            lib.fluid_settings_setnum(settings, key.encode(), value)
+        for key, ivalue in (("synth.reverb.active", int(options.reverb)), ("synth.chorus.active", int(options.chorus)),
+                            ("synth.polyphony", options.polyphony), ("synth.midi-channels", 16),
+                            ("synth.cpu-cores", 1)):
+            lib.fluid_settings_setint(settings, key.encode(), ivalue)
+        self._synth = None
+        self._new_synth()
+        self._fresh = True
+
+    def _new_synth(self) -> None:
+        """A new synthesizer with the font loaded (the OS keeps the font file cached)."""
+        lib = self._lib
+        self._synth = lib.new_fluid_synth(self._settings)
+        if not self._synth:
+            raise BackendUnavailable("FluidSynth could not create a synthesizer",
+                                     hint="; ".join(m for _, m in self.log[-3:]) or None)
+        self._sfid = lib.fluid_synth_sfload(self._synth, str(self.font_path).encode(), 1)
+        if self._sfid < 0:
+            reason = self.log[-1][1] if self.log else "FluidSynth refused it"
+            self.close()
+            raise UsageError(f"SoundFont {self.font_path} could not be loaded ({reason})",
+                             hint="check that it is an intact .sf2/.sf3 file; `mirctl models list --task soundfont` "
+                                  "lists the fonts found")
+        self.log.clear()
+
+    def _on_log(self, level: int, message: bytes, _data: Any) -> None:
+        self.log.append((level, message.decode("utf-8", "replace")))
+
+    def reset(self) -> None:
+        """A synth that played before is replaced: ``fluid_synth_system_reset`` leaves state
+        behind (a second render of the same events differs from the first by up to -50 dB),
+        and stems must sum to the full render."""
+        if not self._fresh:
+            self._lib.delete_fluid_synth(self._synth)
+            self._synth = None
+            self._new_synth()
+        self._fresh = False
+        self.log.clear()
+
+    def _select_initial_programs(self) -> None:
+        program = self.options.program or 0
+        for ch in range(16):
+            if ch == DRUM_CHANNEL:
+                self._lib.fluid_synth_program_select(self._synth, ch, self._sfid, 128, 0)
+            else:
+                self._lib.fluid_synth_program_select(self._synth, ch, self._sfid, 0, program)
+
+    def _write(self, buf: np.ndarray, start: int, stop: int) -> None:
+        n = stop - start
+        left, right = buf[0], buf[1]  # rows of a C-contiguous (2, n) array: contiguous
+        self._lib.fluid_synth_write_float(self._synth, n, left.ctypes.data, start, 1, right.ctypes.data, start, 1)
+
+    def _handlers(self) -> dict[int, Callable[[int, int, int], Any]]:
+        lib, synth = self._lib, self._synth
+        return {
+            NOTE_ON: lambda ch, a, b: lib.fluid_synth_noteon(synth, ch, a, b),
+            NOTE_OFF: lambda ch, a, b: lib.fluid_synth_noteoff(synth, ch, a),
+            CONTROL: lambda ch, a, b: lib.fluid_synth_cc(synth, ch, a, b),
+            PROGRAM: lambda ch, a, b: lib.fluid_synth_program_change(synth, ch, a),
+            BEND: lambda ch, a, b: lib.fluid_synth_pitch_bend(synth, ch, a + 8192),
+            CHANNEL_PRESSURE: lambda ch, a, b: lib.fluid_synth_channel_pressure(synth, ch, a),
+            KEY_PRESSURE: lambda ch, a, b: lib.fluid_synth_key_pressure(synth, ch, a, b),
+        }
+
+    def warnings(self) -> list[str]:
+        """FluidSynth's own warnings from the last render (missing presets …), deduplicated."""
+        return list(dict.fromkeys(m for level, m in self.log if level <= 2))
+
+    def close(self) -> None:
+        if getattr(self, "_synth", None):
+            self._lib.delete_fluid_synth(self._synth)
+            self._synth = None
+        if getattr(self, "_settings", None):
+            self._lib.delete_fluid_settings(self._settings)
+            self._settings = None
+
+    def __del__(self) -> None:  # pragma: no cover - interpreter teardown order varies
+        try:
+            self.close()
+        except Exception:
+            pass
