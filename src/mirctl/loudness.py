@@ -1,4 +1,10 @@
-"""ITU-R BS.1770-4 integrated loudness (LUFS) with numpy alone.
+"""ITU-R BS.1770-4 integrated loudness (LUFS).
+
+Mono and stereo go to libebur128 (``pyebur128``, the reference C implementation, MIT)
+when it is installed: the same figure about five times faster (0.2 s instead of 1.1 s
+for a 3-minute stereo song), which matters where every rendered or separated file is
+measured. More channels, and machines without it, use the numpy implementation below
+(:func:`integrated_loudness_numpy`); the tests hold both to pyloudnorm and to each other.
 
 K-weighting is the standard's two biquads (a high shelf, then an RLB high-pass), with
 coefficients derived for any sample rate from the 48 kHz reference filters. The
@@ -76,11 +82,36 @@ def _segment_energies(x: np.ndarray, h: np.ndarray, step: int) -> np.ndarray:
     return np.square(segs).sum(axis=1, dtype=np.float64)
 
 
+def _ebur128() -> object | None:
+    try:
+        import pyebur128
+    except ImportError:
+        return None
+    return pyebur128
+
+
 def integrated_loudness(wav: np.ndarray, sr: int) -> float | None:
     """Integrated loudness of float (channels, samples) audio in LUFS.
 
     None when shorter than one 400 ms block; -inf when every block is gated out (silence).
     """
+    step = int(round(STEP_S * sr))
+    if wav.shape[-1] < int(round(BLOCK_S / STEP_S)) * step:
+        return None
+    ebur = _ebur128() if wav.shape[0] <= 2 else None
+    if ebur is None:
+        return integrated_loudness_numpy(wav, sr)
+    state = ebur.R128State(wav.shape[0], sr, ebur.MeasurementMode.MODE_I)
+    frames = np.ascontiguousarray(wav.T, dtype=np.float32)  # interleaved
+    for start in range(0, frames.shape[0], 1 << 20):
+        chunk = frames[start:start + (1 << 20)]
+        state.add_frames(chunk.ravel(), chunk.shape[0])
+    value = float(ebur.get_loudness_global(state))
+    return float("-inf") if value == float("-inf") or value < -1e3 else value
+
+
+def integrated_loudness_numpy(wav: np.ndarray, sr: int) -> float | None:
+    """:func:`integrated_loudness` with numpy alone (any number of channels)."""
     step = int(round(STEP_S * sr))
     per_block = int(round(BLOCK_S / STEP_S))
     if wav.shape[-1] < per_block * step:

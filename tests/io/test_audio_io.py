@@ -84,34 +84,45 @@ def test_resample_with_soxr_preserves_tone():
     assert abs(np.argmax(spectrum) * 44100 / y.shape[1] - 1000) < 2
 
 
+@pytest.fixture(params=["default", "numpy"])
+def measure(request):
+    """Both loudness paths: the default (libebur128 for mono/stereo where installed, what
+    io.audio uses) and the numpy implementation, each held to the same figures."""
+    if request.param == "numpy":
+        from mirctl.loudness import integrated_loudness_numpy
+
+        return integrated_loudness_numpy
+    return integrated_loudness
+
+
 @pytest.mark.parametrize("amp_db", [-20.0, -30.0])
-def test_loudness_of_997hz_sine_matches_bs1770(amp_db):
+def test_loudness_of_997hz_sine_matches_bs1770(amp_db, measure):
     # BS.1770: a full-scale 997 Hz sine in one channel reads -3.01 LKFS
     x = tone(997, 5.0, 48000, 1, amp=10 ** (amp_db / 20))
-    lufs = integrated_loudness(x, 48000)
+    lufs = measure(x, 48000)
     assert abs(lufs - (amp_db - 3.01)) < 0.5
 
 
 @pytest.mark.parametrize("sr", [44100, 48000])
 @pytest.mark.parametrize("channels", [1, 2, 5])
-def test_loudness_agrees_with_pyloudnorm(sr, channels):
+def test_loudness_agrees_with_pyloudnorm(sr, channels, measure):
     pyloudnorm = pytest.importorskip("pyloudnorm")
     rng = np.random.default_rng(channels)
     x = (0.1 * rng.standard_normal((channels, sr * 4))).astype(np.float32)
     x[:, : sr // 2] *= 0.001  # a quiet start exercises the gates
     theirs = pyloudnorm.Meter(sr).integrated_loudness(x.T.astype(np.float64))
-    assert abs(integrated_loudness(x, sr) - theirs) < 0.1
+    assert abs(measure(x, sr) - theirs) < 0.1
 
 
-def test_loudness_of_silence_and_many_channels():
-    assert integrated_loudness(np.zeros((2, 48000), np.float32), 48000) == float("-inf")
+def test_loudness_of_silence_and_many_channels(measure):
+    assert measure(np.zeros((2, 48000), np.float32), 48000) == float("-inf")
     eight = tone(997, 2.0, 48000, 8, amp=0.1)
     # surround channels 4 and 5 weigh 1.41, the others 1.0
-    assert abs(integrated_loudness(eight, 48000) - (-23.01 + 10 * np.log10(6 + 2 * 1.41))) < 0.1
+    assert abs(measure(eight, 48000) - (-23.01 + 10 * np.log10(6 + 2 * 1.41))) < 0.1
 
 
-def test_loudness_undefined_for_short_audio():
-    assert integrated_loudness(tone(997, 0.1, 48000), 48000) is None
+def test_loudness_undefined_for_short_audio(measure):
+    assert measure(tone(997, 0.1, 48000), 48000) is None
 
 
 def test_atomic_path_cleans_up_on_error(tmp_path):
@@ -154,17 +165,17 @@ def music_like(sr: int, seconds: float = 6.0, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize("sr", [22050, 44100, 48000, 96000])
-def test_loudness_of_music_like_audio_agrees_with_pyloudnorm(sr):
+def test_loudness_of_music_like_audio_agrees_with_pyloudnorm(sr, measure):
     pyloudnorm = pytest.importorskip("pyloudnorm")
     x = music_like(sr)
     theirs = pyloudnorm.Meter(sr).integrated_loudness(x.T.astype(np.float64))
     # BS.1770 defines the filters at 48 kHz; at 22.05 kHz the two designs' frequency
     # warping near the 1.7 kHz shelf differs by 0.08 LU
-    assert abs(integrated_loudness(x, sr) - theirs) < (0.1 if sr < 44100 else 0.05)
+    assert abs(measure(x, sr) - theirs) < (0.1 if sr < 44100 else 0.05)
 
 
 @pytest.mark.shared
-def test_loudness_of_real_music_agrees_with_pyloudnorm():
+def test_loudness_of_real_music_agrees_with_pyloudnorm(measure):
     from conftest import shared_path
 
     pyloudnorm = pytest.importorskip("pyloudnorm")
@@ -172,8 +183,21 @@ def test_loudness_of_real_music_agrees_with_pyloudnorm():
     for path in sorted(folder.rglob("*.wav"))[:6]:
         x, sr = read_audio(path)
         theirs = pyloudnorm.Meter(sr).integrated_loudness(x.T.astype(np.float64))
-        ours = integrated_loudness(x, sr)
+        ours = measure(x, sr)
         if theirs == float("-inf"):
             assert ours == float("-inf")
         else:
             assert abs(ours - theirs) < 0.05, path.name
+
+
+@pytest.mark.shared
+def test_libebur128_and_numpy_loudness_agree_on_real_music():
+    """The two paths measure the same: within 0.01 LU on real stereo music."""
+    from conftest import shared_path
+    from mirctl import loudness
+
+    pytest.importorskip("pyebur128")
+    for path in sorted(shared_path("data", "musdb18_7s", "wav").rglob("*.wav"))[:6]:
+        x, sr = read_audio(path)
+        fast, slow = loudness.integrated_loudness(x, sr), loudness.integrated_loudness_numpy(x, sr)
+        assert fast == slow == float("-inf") or abs(fast - slow) < 0.01, path.name
