@@ -321,3 +321,40 @@ def test_transcribe_sonify_plays_the_transcription_through_the_renderer(tmp_path
     n = min(son.shape[1], ren.shape[1])
     assert sr == 44100 and n > SR
     np.testing.assert_array_equal(son[:, :n], ren[:, :n])
+
+
+def test_a_render_that_would_clip_says_so(tmp_path):
+    path = write_midi(tmp_path / "k.mid", [instrument(KNOWN[:2])])
+    _, (rec,) = render(path, tmp_path / "o", "--gain", "40")
+    assert rec["status"] == "ok" and rec["result"]["peak_dbfs"] > 0
+    assert [w for w in rec["warnings"] if "clips in 16-bit output" in w], rec["warnings"]
+    _, (rec,) = render(path, tmp_path / "f", "--gain", "40", "--bits", "32f")
+    assert not [w for w in rec["warnings"] if "clips" in w]
+
+
+def test_soundfonts_are_listed_found_and_usable_by_name(tmp_path, monkeypatch):
+    """`models list` shows the fonts with licenses and the default; a font put into the
+    cache's soundfonts/ folder is found and usable by its file name."""
+    import os
+    import shutil
+
+    from mirctl.models import soundfonts
+
+    tim = soundfonts.resolve("timgm6mb")
+    assert tim.path.name == "TimGM6mb.sf2" and tim.license.startswith("GPL-2.0")
+    own = soundfonts.user_folder()
+    own.mkdir(parents=True)
+    shutil.copy(tim.path, own / "MyPiano.sf2")
+    res = cli("models", "list", "--task", "soundfont", "--json")
+    rows = {r["name"]: r for r in map(json.loads, res.stdout.splitlines())}
+    assert rows["timgm6mb"]["weights"].startswith("present") and rows["timgm6mb"]["license"].startswith("GPL-2.0")
+    assert rows["MyPiano"]["path"] == str(own / "MyPiano.sf2") and rows["MyPiano"]["license"].startswith("unknown")
+    defaults = [name for name, r in rows.items() if r["default"]]
+    assert defaults == [soundfonts.installed()[0].name]
+    # the default is a known General MIDI font: FluidR3 or MuseScore where installed, else TimGM6mb
+    assert defaults[0] in {"fluidr3-gm", "musescore-general", "musescore-general-lite", "timgm6mb"}
+    need_synth("tinysoundfont")
+    path = write_midi(tmp_path / "k.mid", [instrument(KNOWN[:1])])
+    res = cli("render", path, "-o", tmp_path / "p", "-f", "MyPiano", "--synth", "tinysoundfont", "--json")
+    (rec,) = records(res)
+    assert rec["status"] == "ok" and rec["model"]["name"] == "MyPiano" and os.path.exists(tmp_path / "p" / "k.wav")

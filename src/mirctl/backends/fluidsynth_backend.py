@@ -24,6 +24,23 @@ INSTALL_HINT = ("install the FluidSynth library: `apt-get install --no-install-r
 
 _LOG_LEVELS = range(5)  # FLUID_PANIC … FLUID_DBG
 _LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+# FluidSynth's log function is process-wide: one callback, alive for the whole process
+# (a renderer's own would dangle once that renderer is gone while another still logs),
+# writing to the log of the renderer that is working now
+_log_sink: list[list[tuple[int, str]]] = [[]]
+_log_callback = None
+
+
+def _on_log(level: int, message: bytes, _data: Any) -> None:
+    _log_sink[0].append((level, message.decode("utf-8", "replace")))
+
+
+def _install_log(lib: Any) -> None:
+    global _log_callback
+    if _log_callback is None:
+        _log_callback = _LOG_FN(_on_log)
+        for level in _LOG_LEVELS:
+            lib.fluid_set_log_function(level, _log_callback, None)
 
 
 def _library() -> Any:
@@ -57,6 +74,9 @@ def _bind(lib: Any) -> Any:
         "new_fluid_synth": (c_void_p, [c_void_p]),
         "delete_fluid_synth": (None, [c_void_p]),
         "fluid_synth_sfload": (c_int, [c_void_p, c_char_p, c_int]),
+        "fluid_synth_get_sfont_by_id": (c_void_p, [c_void_p, c_int]),
+        "fluid_synth_add_sfont": (c_int, [c_void_p, c_void_p]),
+        "fluid_synth_remove_sfont": (c_int, [c_void_p, c_void_p]),
         "fluid_synth_program_select": (c_int, [c_void_p, c_int, c_int, c_int, c_int]),
         "fluid_synth_noteon": (c_int, [c_void_p, c_int, c_int, c_int]),
         "fluid_synth_noteoff": (c_int, [c_void_p, c_int, c_int]),
@@ -75,7 +95,7 @@ def _bind(lib: Any) -> Any:
 
 
 class FluidSynthRenderer(Renderer):
-    """FluidSynth with one SoundFont; every ``render`` starts from a just-loaded synth."""
+    """FluidSynth with one SoundFont, loaded once; every ``render`` starts from a new synth."""
 
     name = "fluidsynth"
 
@@ -83,49 +103,50 @@ class FluidSynthRenderer(Renderer):
         super().__init__(font_path, options)
         lib = self._lib = _bind(_library())
         self.log: list[tuple[int, str]] = []  # (level, message); level 0-2: panic, error, warning
-        self._log_fn = _LOG_FN(self._on_log)  # kept alive as long as the synth
-        for level in _LOG_LEVELS:
-            lib.fluid_set_log_function(level, self._log_fn, None)
+        _install_log(lib)
+        _log_sink[0] = self.log
         settings = self._settings = lib.new_fluid_settings()
         for key, value in (("synth.sample-rate", float(options.sample_rate)), ("synth.gain", 0.2)):
             lib.fluid_settings_setnum(settings, key.encode(), value)
         for key, ivalue in (("synth.reverb.active", int(options.reverb)), ("synth.chorus.active", int(options.chorus)),
                             ("synth.polyphony", options.polyphony), ("synth.midi-channels", 16),
-                            ("synth.cpu-cores", 1)):
+                            ("synth.cpu-cores", max(1, options.threads))):
             lib.fluid_settings_setint(settings, key.encode(), ivalue)
         self._synth = None
-        self._new_synth()
-        self._fresh = True
+        # the holder loads the font once and owns it; each render borrows it into a new synth
+        self._holder = lib.new_fluid_synth(settings)
+        if not self._holder:
+            raise BackendUnavailable("FluidSynth could not create a synthesizer",
+                                     hint="; ".join(m for _, m in self.log[-3:]) or None)
+        sfid = lib.fluid_synth_sfload(self._holder, str(font_path).encode(), 0)
+        if sfid < 0:
+            reason = self.log[-1][1] if self.log else "FluidSynth refused it"
+            self.close()
+            raise UsageError(f"SoundFont {font_path} could not be loaded ({reason})",
+                             hint="check that it is an intact .sf2/.sf3 file; `mirctl models list --task soundfont` "
+                                  "lists the fonts found")
+        self._sfont = lib.fluid_synth_get_sfont_by_id(self._holder, sfid)
+        self.log.clear()
 
-    def _new_synth(self) -> None:
-        """A new synthesizer with the font loaded (the OS keeps the font file cached)."""
+    def reset(self) -> None:
+        """Every render gets a new synth (``fluid_synth_system_reset`` leaves state behind: a
+        second render of the same events would differ from the first by up to -50 dB, and
+        stems must sum to the full render) that borrows the font the holder loaded once."""
+        _log_sink[0] = self.log
+        self._drop_synth()
         lib = self._lib
         self._synth = lib.new_fluid_synth(self._settings)
         if not self._synth:
             raise BackendUnavailable("FluidSynth could not create a synthesizer",
                                      hint="; ".join(m for _, m in self.log[-3:]) or None)
-        self._sfid = lib.fluid_synth_sfload(self._synth, str(self.font_path).encode(), 1)
-        if self._sfid < 0:
-            reason = self.log[-1][1] if self.log else "FluidSynth refused it"
-            self.close()
-            raise UsageError(f"SoundFont {self.font_path} could not be loaded ({reason})",
-                             hint="check that it is an intact .sf2/.sf3 file; `mirctl models list --task soundfont` "
-                                  "lists the fonts found")
+        self._sfid = lib.fluid_synth_add_sfont(self._synth, self._sfont)
         self.log.clear()
 
-    def _on_log(self, level: int, message: bytes, _data: Any) -> None:
-        self.log.append((level, message.decode("utf-8", "replace")))
-
-    def reset(self) -> None:
-        """A synth that played before is replaced: ``fluid_synth_system_reset`` leaves state
-        behind (a second render of the same events differs from the first by up to -50 dB),
-        and stems must sum to the full render."""
-        if not self._fresh:
+    def _drop_synth(self) -> None:
+        if self._synth:
+            self._lib.fluid_synth_remove_sfont(self._synth, self._sfont)  # the holder still owns it
             self._lib.delete_fluid_synth(self._synth)
             self._synth = None
-            self._new_synth()
-        self._fresh = False
-        self.log.clear()
 
     def _select_initial_programs(self) -> None:
         program = self.options.program or 0
@@ -136,9 +157,8 @@ class FluidSynthRenderer(Renderer):
                 self._lib.fluid_synth_program_select(self._synth, ch, self._sfid, 0, program)
 
     def _write(self, buf: np.ndarray, start: int, stop: int) -> None:
-        n = stop - start
-        left, right = buf[0], buf[1]  # rows of a C-contiguous (2, n) array: contiguous
-        self._lib.fluid_synth_write_float(self._synth, n, left.ctypes.data, start, 1, right.ctypes.data, start, 1)
+        base = buf.ctypes.data  # interleaved: left at even, right at odd float offsets
+        self._lib.fluid_synth_write_float(self._synth, stop - start, base, 2 * start, 2, base, 2 * start + 1, 2)
 
     def _handlers(self) -> dict[int, Callable[[int, int, int], Any]]:
         lib, synth = self._lib, self._synth
@@ -158,8 +178,10 @@ class FluidSynthRenderer(Renderer):
 
     def close(self) -> None:
         if getattr(self, "_synth", None):
-            self._lib.delete_fluid_synth(self._synth)
-            self._synth = None
+            self._drop_synth()
+        if getattr(self, "_holder", None):
+            self._lib.delete_fluid_synth(self._holder)
+            self._holder = None
         if getattr(self, "_settings", None):
             self._lib.delete_fluid_settings(self._settings)
             self._settings = None

@@ -34,11 +34,14 @@ class SynthOptions:
     #: force this program on every non-drum channel (program changes are ignored)
     program: int | None = None
     polyphony: int = 512
+    #: threads one render may use (FluidSynth renders voices in parallel; same samples)
+    threads: int = 1
 
 
 class Renderer:
-    """Base class: ``reset()`` restores a just-loaded synth; ``_write(buf, start, stop)``
-    renders frames into ``buf[:, start:stop]``; ``_send(event)`` applies one event."""
+    """Base class: ``reset()`` gives a synth in its just-loaded state; ``_write(buf, start,
+    stop)`` renders frames into ``buf[start:stop]`` of an interleaved (frames, 2) float32
+    array; ``_handlers()`` maps each event kind to the call that applies it."""
 
     name = "synth"
     #: what this synth can do, reported and warned about (tinysoundfont has no effects)
@@ -65,7 +68,7 @@ class Renderer:
     def render(self, events: Sequence[Any], frames: int, extend: bool = True,
                progress: Callable[[float], None] | None = None) -> np.ndarray:
         """Play ``events`` (sorted, times in seconds) from a reset synth into a (2, n)
-        float32 array: ``n`` is at least ``frames`` and, with ``extend``, longer while the
+        float32 array (a view of interleaved memory, which files store as is): ``n`` is at least ``frames`` and, with ``extend``, longer while the
         synth still sounds (a release or reverb tail is never cut; a sustain pedal still
         down after ``frames`` is lifted there, so held notes end)."""
         self.reset()
@@ -74,11 +77,11 @@ class Renderer:
         forced = self.options.program
         handlers = self._handlers()
         frames = -(-max(frames, 1) // BLOCK) * BLOCK
-        buf = np.zeros((2, frames), dtype=np.float32)
+        buf = np.zeros((frames, 2), dtype=np.float32)  # interleaved, as synths write and files store it
         pos = 0
         step = max(1, len(events) // 50)
         for i, ev in enumerate(events):
-            at = min(int(round(ev.time_s * sr)), buf.shape[1])
+            at = min(int(round(ev.time_s * sr)), frames)
             if at > pos:
                 self._write(buf, pos, at)
                 pos = at
@@ -87,21 +90,21 @@ class Renderer:
             handlers[ev.kind](ev.channel, ev.a, ev.b)
             if progress is not None and i % step == 0:
                 progress(i / max(1, len(events)))
-        if pos < buf.shape[1]:
-            self._write(buf, pos, buf.shape[1])
+        if pos < frames:
+            self._write(buf, pos, frames)
         if not extend:
-            return buf
+            return buf.T
         for ch in range(16):  # the piece is over: a pedal still down lets its notes go now
             handlers[CONTROL](ch, 64, 0)
         blocks = [buf]
         limit = int(MAX_EXTRA_S * sr)
         extra = 0
-        while extra < limit and _peak(blocks[-1][:, -EXTEND_BLOCK:]) > QUIET_PEAK:
-            block = np.zeros((2, EXTEND_BLOCK), dtype=np.float32)
+        while extra < limit and _peak(blocks[-1][-EXTEND_BLOCK:]) > QUIET_PEAK:
+            block = np.zeros((EXTEND_BLOCK, 2), dtype=np.float32)
             self._write(block, 0, EXTEND_BLOCK)
             blocks.append(block)
             extra += EXTEND_BLOCK
-        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
+        return (blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)).T
 
     def describe(self) -> dict[str, Any]:
         return {"synth": self.name, "soundfont": self.font_path, "sample_rate": self.options.sample_rate,

@@ -25,7 +25,6 @@ INSTALL_HINT = "`pip install --no-deps tinysoundfont` (its pyaudio dependency is
 #: output gain in dB that brings TinySoundFont to FluidSynth's level (gain 0.2) on General
 #: MIDI material (measured on POP909 and Slakh MIDI with TimGM6mb and FluidR3_GM)
 GAIN_DB = -4.8
-SCRATCH = 8192
 #: TinySoundFont turns volume/expression (CC 7, CC 11) into 60·log10(v/127) dB; General MIDI
 #: and FluidSynth use 40·log10(v/127) dB: send v' = 127·(v/127)^(2/3) for the same level
 GM_LEVEL = [round(127 * (v / 127) ** (2 / 3)) for v in range(128)]
@@ -58,7 +57,6 @@ class TinySoundFontRenderer(Renderer):
                                   "lists the fonts found") from None
         self._sf.set_output(tsf.OutputMode.StereoInterleaved, options.sample_rate, GAIN_DB)
         self._sf.set_max_voices(options.polyphony)
-        self._scratch = np.zeros((SCRATCH, 2), dtype=np.float32)
         self.missing: set[tuple[int, int]] = set()
         self._pedal = [False] * 16
         self._held: list[set[int]] = [set() for _ in range(16)]  # keys released under the pedal
@@ -84,12 +82,7 @@ class TinySoundFontRenderer(Renderer):
             self._sf.channel_midi_control(ch, 7, GM_LEVEL[100])
 
     def _write(self, buf: np.ndarray, start: int, stop: int) -> None:
-        while start < stop:
-            n = min(SCRATCH, stop - start)
-            view = self._scratch[:n]
-            self._sf.render(memoryview(view).cast("B"), False)
-            buf[:, start:start + n] = view.T
-            start += n
+        self._sf.render(memoryview(buf[start:stop]).cast("B"), False)  # interleaved stereo, in place
 
     def _handlers(self) -> dict[int, Callable[[int, int, int], Any]]:
         sf = self._sf

@@ -269,7 +269,7 @@ def render(source: MidiEventsSource, renderer: Any, params: Params,
             parts.append(("mix" if stem is None else stem.name, wav))
             warnings_ += renderer.warnings()
     length = max((w.shape[1] for _, w in parts), default=0)
-    parts = [(name, np.pad(w, ((0, 0), (0, length - w.shape[1])))) for name, w in parts]
+    parts = [(name, w if w.shape[1] == length else np.pad(w, ((0, 0), (0, length - w.shape[1])))) for name, w in parts]
     mix = parts[0][1] if not params.stems else (np.sum([w for _, w in parts], axis=0) if parts else
                                                  np.zeros((2, max(frames, 1)), dtype=np.float32))
     if notes and float(np.max(np.abs(mix), initial=0.0)) < SILENCE:
@@ -292,9 +292,10 @@ def render(source: MidiEventsSource, renderer: Any, params: Params,
     for text in dict.fromkeys(warnings_):
         warnings.warn(text, MirctlWarning, stacklevel=2)
     mix_peak = peak_dbfs(mix)
-    if mix_peak is not None and mix_peak > 0 and params.bits != "32f" and params.format != "mp3":
-        warnings.warn(f"{source.path}: the render peaks at {mix_peak:+.1f} dBFS and clips in {params.bits}-bit "
-                      "output; use --normalize peak, a negative --gain or --bits 32f", MirctlWarning, stacklevel=2)
+    if mix_peak is not None and mix_peak > 0 and not (params.bits == "32f" and params.format == "wav"):
+        where = "MP3" if params.format == "mp3" else f"{params.bits}-bit"
+        warnings.warn(f"{source.path}: the render peaks at {mix_peak:+.1f} dBFS and clips in {where} output; use "
+                      "--normalize peak, a negative --gain or --bits 32f", MirctlWarning, stacklevel=2)
     data: dict[str, Any] = {
         "duration_s": round(length / sr, 4), "sample_rate": sr, "notes": notes, "empty": notes == 0,
         "peak_dbfs": mix_peak, "loudness_lufs": loudness(mix, sr), "gain_db": round(20 * math.log10(gain), 2),
@@ -357,7 +358,13 @@ class Rendering(Task[Params]):
 
         font = soundfonts.resolve(params.soundfont)
         reverb, chorus = params.effects
-        options = SynthOptions(sample_rate=params.sample_rate, reverb=reverb, chorus=chorus, program=params.program)
+        import os
+
+        # one file at a time: FluidSynth renders its voices on every core (same samples);
+        # with --jobs N the runner hands each worker its share
+        threads = getattr(ctx, "threads", None) or os.cpu_count() or 1
+        options = SynthOptions(sample_rate=params.sample_rate, reverb=reverb, chorus=chorus, program=params.program,
+                               threads=threads)
         return open_renderer(params.synth, str(font.path), options, font)
 
     def read(self, item: Any) -> MidiEventsSource:
