@@ -37,6 +37,7 @@ COMMANDS = {
     "info": (["info", "--plot"], ("audio", "midi"), True),
     "separate": (["separate", "--model", "hpss"], ("audio",), True),
     "transcribe": (["transcribe", "--outputs", "midi,csv"], ("audio",), True),
+    "render": (["render", "-f", "timgm6mb", "--tail", "0.2"], ("midi",), True),
     "eval transcribe": (["eval", "transcribe", "--ref", "{ref}"], ("midi",), False),
 }
 

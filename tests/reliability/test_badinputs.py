@@ -24,6 +24,7 @@ COMMANDS = {
     "info": (["info", "--plot"], {"audio", "midi"}, True),
     "separate": (["separate", "--model", "hpss"], {"audio"}, True),
     "transcribe": (["transcribe"], {"audio"}, True),
+    "render": (["render", "-f", "timgm6mb"], {"midi"}, True),
     "eval transcribe": (["eval", "transcribe", "--ref", "{ref}"], {"midi"}, False),
     "eval separate": (["eval", "separate", "--ref", "{ref}"], {"stems"}, False),
 }

@@ -270,8 +270,14 @@ def render(source: MidiEventsSource, renderer: Any, params: Params,
             warnings_ += renderer.warnings()
     length = max((w.shape[1] for _, w in parts), default=0)
     parts = [(name, w if w.shape[1] == length else np.pad(w, ((0, 0), (0, length - w.shape[1])))) for name, w in parts]
-    mix = parts[0][1] if not params.stems else (np.sum([w for _, w in parts], axis=0) if parts else
-                                                 np.zeros((2, max(frames, 1)), dtype=np.float32))
+    if not params.stems:
+        mix = parts[0][1]
+    elif parts:  # summed in place: no stack of every stem in memory
+        mix = parts[0][1].copy()
+        for _, w in parts[1:]:
+            mix += w
+    else:
+        mix = np.zeros((2, max(frames, 1)), dtype=np.float32)
     if notes and float(np.max(np.abs(mix), initial=0.0)) < SILENCE:
         reasons = list(dict.fromkeys(warnings_))[:3]
         muted = muted_notes(midi)
@@ -284,9 +290,11 @@ def render(source: MidiEventsSource, renderer: Any, params: Params,
     gain, problem = level_gain(mix, sr, params)
     if problem:
         warnings_.append(problem)
-    if gain != 1.0:
-        mix = mix * np.float32(gain)
-        parts = [(name, w * np.float32(gain)) for name, w in parts]
+    if gain != 1.0:  # in place: the mix is the only part without --stems, else a sum of its own
+        for _, w in parts:
+            w *= np.float32(gain)
+        if params.stems:
+            mix *= np.float32(gain)
     import warnings
 
     for text in dict.fromkeys(warnings_):
