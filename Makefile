@@ -42,10 +42,12 @@ FIND_FLUIDSYNTH = $(BIN)/python -c "import ctypes.util, sys; sys.exit(0 if ctype
 $(SYNTHLIB): | $(BIN)/python
 	@if ! $(FIND_FLUIDSYNTH); then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && apt-get install -y -qq --no-install-recommends libfluidsynth3 >/dev/null; \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends libfluidsynth3 >/dev/null; } \
+	      || echo "note: apt-get could not install libfluidsynth3 (mirctl render --synth tinysoundfont works without it)"; \
 	  elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
-	    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends libfluidsynth3 >/dev/null; \
-	  elif command -v brew >/dev/null; then brew install fluid-synth; \
+	    { sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends libfluidsynth3 >/dev/null; } \
+	      || echo "note: apt-get could not install libfluidsynth3 (mirctl render --synth tinysoundfont works without it)"; \
+	  elif command -v brew >/dev/null; then brew install fluid-synth || true; \
 	  else echo "note: the FluidSynth library is missing (mirctl render --synth fluidsynth needs it;" \
 	            "--synth tinysoundfont works without it)"; fi; \
 	fi

@@ -1,0 +1,178 @@
+"""mirctl render vs the fluidsynth command-line program, measured in one run.
+
+    python benchmarks/render.py [--runs 5] [--batch 20] [--jobs 2]
+
+Needs ../shared (POP909) and the `fluidsynth` program (Debian: `apt-get install
+--no-install-recommends fluidsynth`). Prints JSON lines:
+
+- ``song``: realtime factor of one ~3-minute POP909 song, per synth and per installed
+  SoundFont (the render with its levels, font already loaded; the load is reported
+  apart), the whole ``mirctl render FILE`` command, and the fluidsynth CLI on the same
+  file and font (its wall time includes loading the font);
+- ``batch``: wall time of a 20-file batch, ``mirctl render -j 2`` (one font load per
+  worker) vs the CLI run two processes at a time (one font load per file);
+- ``rss``: peak resident memory of ``mirctl render`` with each font.
+
+Every figure is the median of ``--runs`` runs, with the CPU model and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import REPO, emit, machine, mirctl_cmd, run_measured
+
+POP909 = REPO.parent / "shared" / "data" / "pop909" / "POP909"
+GOALS = {"realtime_x": 100.0, "batch_vs_cli": 1.2, "rss_mb_fluidr3": 400}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
+
+
+def conditions() -> dict:
+    return {"cpu": cpu_model(), "loadavg": [round(x, 2) for x in os.getloadavg()], **machine()}
+
+
+def three_minute_song() -> Path:
+    sys.path.insert(0, str(REPO / "src"))
+    from mirctl.io.midi_events import read_midi_events
+
+    for folder in sorted(POP909.iterdir()):
+        path = folder / f"{folder.name}.mid"
+        if path.exists() and 170 <= read_midi_events(path).last_note_off_s <= 200:
+            return path
+    raise SystemExit("no ~3-minute song found in ../shared POP909")
+
+
+def in_process(song: Path, synth: str, font, runs: int) -> dict:
+    from mirctl.backends.synth_common import SynthOptions
+    from mirctl.io.midi_events import read_midi_events
+    from mirctl.tasks import render as rd
+
+    t0 = time.perf_counter()
+    effects = synth == "fluidsynth"
+    # as `mirctl render FILE` runs: one file at a time, FluidSynth's voices on every core
+    options = SynthOptions(reverb=effects, chorus=effects, threads=os.cpu_count() or 1)
+    renderer = rd.open_renderer(synth, str(font.path), options, font)
+    load = time.perf_counter() - t0
+    midi = read_midi_events(song)
+    params = rd.Params(synth=synth)
+    times, duration = [], 0.0
+    for _ in range(runs):
+        t = time.perf_counter()
+        result = rd.render(rd.MidiEventsSource(song, midi, {}), renderer, params)
+        times.append(time.perf_counter() - t)
+        duration = result.data["duration_s"]
+    med = statistics.median(times)
+    return {"seconds": round(med, 3), "load_s": round(load, 3), "audio_s": duration,
+            "realtime_x": round(duration / med, 1)}
+
+
+def cli_song(song: Path, font: Path, runs: int, out: Path) -> dict:
+    cmd = ["fluidsynth", "-ni", "-q", "-F", str(out), "-r", "44100", str(font), str(song)]
+    walls = [run_measured(cmd)[0] for _ in range(runs)]
+    import soundfile as sf
+
+    duration = sf.info(str(out)).duration
+    med = statistics.median(walls)
+    return {"seconds": round(med, 3), "audio_s": round(duration, 2), "realtime_x": round(duration / med, 1)}
+
+
+def cli_batch(files: list[Path], font: Path, jobs: int, tmp: Path) -> float:
+    """The CLI over ``files``, ``jobs`` processes at a time (each loads the font)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(path: Path) -> None:
+        subprocess.run(["fluidsynth", "-ni", "-q", "-F", str(tmp / f"cli_{path.stem}.wav"), "-r", "44100",
+                        str(font), str(path)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, files))
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=20)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--batch-fonts", default="", help="comma-separated fonts for the batch case [default: all]")
+    ap.add_argument("--cases", default="song,batch,rss", help="which measurements to run")
+    args = ap.parse_args()
+    if not POP909.is_dir():
+        raise SystemExit(f"needs ../shared: {POP909} is missing")
+    sys.path.insert(0, str(REPO / "src"))
+    from mirctl.backends import fluidsynth_backend, tinysoundfont_backend
+    from mirctl.models import soundfonts
+
+    fonts = soundfonts.installed()
+    song = three_minute_song()
+    have_cli = shutil.which("fluidsynth") is not None
+    emit({"benchmark": "render", "conditions": conditions(), "song": str(song), "fonts": [f.name for f in fonts],
+          "goals": GOALS})
+    tmp = Path(tempfile.mkdtemp(prefix="mirctl-render-bench-"))
+    try:
+        cases = set(args.cases.split(","))
+        for font in fonts if "song" in cases else []:
+            row = {"case": "song", "font": font.name}
+            for synth, module in (("fluidsynth", fluidsynth_backend), ("tinysoundfont", tinysoundfont_backend)):
+                if module.available():
+                    row[synth] = in_process(song, synth, font, args.runs)
+            walls = [run_measured(mirctl_cmd("render", str(song), "-f", font.name, "-o", str(tmp / "one"),
+                                             "--overwrite", "-q"))[0] for _ in range(args.runs)]
+            row["mirctl_command_s"] = round(statistics.median(walls), 3)
+            if have_cli:
+                row["fluidsynth_cli"] = cli_song(song, font.path, args.runs, tmp / "cli.wav")
+                row["command_vs_cli"] = round(row["fluidsynth_cli"]["seconds"] / row["mirctl_command_s"], 2)
+                row["vs_cli"] = round(row["fluidsynth"]["realtime_x"] / row["fluidsynth_cli"]["realtime_x"], 2) \
+                    if "fluidsynth" in row else None
+            row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+            emit(row)
+
+        files = sorted(POP909.glob("*/*.mid"))[: args.batch]
+        wanted = [f for f in args.batch_fonts.split(",") if f]
+        for font in [f for f in fonts if (not wanted or f.name in wanted) and "batch" in cases]:
+            mine, cli = [], []
+            for _ in range(args.runs):
+                out = tmp / "batch"
+                shutil.rmtree(out, ignore_errors=True)
+                mine.append(run_measured(mirctl_cmd("render", *map(str, files), "-f", font.name, "-j", str(args.jobs),
+                                                    "-o", str(out), "-q"))[0])
+                if have_cli:
+                    cli.append(cli_batch(files, font.path, args.jobs, tmp))
+            row = {"case": "batch", "font": font.name, "files": len(files), "jobs": args.jobs,
+                   "mirctl_s": round(statistics.median(mine), 2), "loadavg": [round(x, 2) for x in os.getloadavg()]}
+            if cli:
+                row["cli_s"] = round(statistics.median(cli), 2)
+                row["throughput_vs_cli"] = round(row["cli_s"] / row["mirctl_s"], 2)
+            emit(row)
+
+        for font in fonts if "rss" in cases else []:
+            rss = [run_measured(mirctl_cmd("render", str(song), "-f", font.name, "-o", str(tmp / "rss"),
+                                           "--overwrite", "-q"))[1] for _ in range(args.runs)]
+            emit({"case": "rss", "font": font.name, "peak_rss_mb": statistics.median(rss)})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
