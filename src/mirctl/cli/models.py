@@ -91,7 +91,8 @@ def model_info(
         console.print(f"  {'stems':12} {', '.join(card.stems)}")
     for entry in data["files"]:
         status = f"[green]found[/] {escape(entry['found_at'])}" if entry["found_at"] else "[yellow]missing[/]"
-        console.print(f"  file         {entry['name']}  sha256 {entry.get('sha256') or entry.get('sha256_prefix')}  {status}")
+        checksum = entry.get("sha256") or entry.get("sha256_prefix")
+        console.print(f"  file         {entry['name']}" + (f"  sha256 {checksum}" if checksum else "") + f"  {status}")
         if entry.get("url"):
             console.print(f"               {escape(entry['url'])}")
     if card.weight_free:

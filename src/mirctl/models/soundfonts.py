@@ -35,10 +35,6 @@ class SoundFont:
     def rank(self) -> int:
         return int(self.card.options.get("rank", 50)) if self.card else 20
 
-    def summary(self) -> dict[str, object]:
-        return {"name": self.name, "path": str(self.path), "license": self.license,
-                "size_mb": round(self.path.stat().st_size / 1e6, 1)}
-
 
 def user_folder() -> Path:
     from mirctl.models.cache import cache_dir
