@@ -27,6 +27,22 @@ class Device(str, Enum):
     mps = "mps"
 
 
+class Fmt(str, Enum):
+    """``--format`` of commands that write audio."""
+
+    wav = "wav"
+    flac = "flac"
+    mp3 = "mp3"
+
+
+class Bits(str, Enum):
+    """``--bits`` of commands that write audio."""
+
+    b16 = "16"
+    b24 = "24"
+    b32f = "32f"
+
+
 @dataclass(frozen=True)
 class Common:
     """The shared options, as the decorated command receives them (``run=``)."""

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mirctl.cli.common import Common, execute, guarded, param_option, runner_command
+from mirctl.cli.common import Bits, Common, Fmt, execute, guarded, param_option, runner_command
 from mirctl.resources import setting
 from mirctl.tasks.render import Params as P
 
@@ -36,18 +36,6 @@ silence fails with the reason; a MIDI without notes gives a --tail-long silent f
 class Synth(str, Enum):
     fluidsynth = "fluidsynth"
     tinysoundfont = "tinysoundfont"
-
-
-class Fmt(str, Enum):
-    wav = "wav"
-    flac = "flac"
-    mp3 = "mp3"
-
-
-class Bits(str, Enum):
-    b16 = "16"
-    b24 = "24"
-    b32f = "32f"
 
 
 class Normalize(str, Enum):

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mirctl.cli.common import Common, execute, guarded, param_option, runner_command
+from mirctl.cli.common import Bits, Common, Fmt, execute, guarded, param_option, runner_command
 from mirctl.resources import setting
 from mirctl.tasks.separation import Params as P
 
@@ -31,18 +31,6 @@ class Clip(str, Enum):
     rescale = "rescale"
     clamp = "clamp"
     none = "none"
-
-
-class Fmt(str, Enum):
-    wav = "wav"
-    flac = "flac"
-    mp3 = "mp3"
-
-
-class Bits(str, Enum):
-    b16 = "16"
-    b24 = "24"
-    b32f = "32f"
 
 
 @runner_command()
