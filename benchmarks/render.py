@@ -68,8 +68,7 @@ def in_process(song: Path, synth: str, font, runs: int) -> dict:
 
     t0 = time.perf_counter()
     effects = synth == "fluidsynth"
-    # as `mirctl render FILE` runs: one file at a time, FluidSynth's voices on every core
-    options = SynthOptions(reverb=effects, chorus=effects, threads=os.cpu_count() or 1)
+    options = SynthOptions(reverb=effects, chorus=effects)
     renderer = rd.open_renderer(synth, str(font.path), options, font)
     load = time.perf_counter() - t0
     midi = read_midi_events(song)

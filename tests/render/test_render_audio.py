@@ -96,12 +96,16 @@ def test_known_notes_have_their_pitches_by_mirctl_s_own_transcription(tmp_path):
     wav, sr = read(tmp_path / "out" / "known.wav")
     model = load(get_card("basic-pitch"), RunContext())
     result = tr.transcribe(AudioSource("known.wav", wav, sr), model, tr.Params())
-    # each written note is found at its onset, and is the strongest note starting there
-    # (a piano's upper partials may add quieter notes an octave or a twelfth above)
+    # each written note is found at its onset, and is the strongest note starting there;
+    # a piano's upper partials may add quieter notes an octave above (amplitude ~0.45
+    # here, against ~0.8 for the written notes), so the strong notes are exactly the written ones
+    found = sorted(result.estimate, key=lambda n: n.start_s)
     for start, _, pitch, _ in KNOWN:
-        near = [n for n in result.estimate if abs(n.start_s - start) < 0.06]
-        assert near and max(near, key=lambda n: n.amplitude).pitch == pitch, (start, near)
-    assert all(any(abs(n.start_s - k[0]) < 0.06 for k in KNOWN) for n in result.estimate)
+        near = [n for n in found if abs(n.start_s - start) < 0.06]
+        assert near and max(near, key=lambda n: n.amplitude).pitch == pitch, (start, found)
+    strong = [n for n in found if n.amplitude >= 0.6]
+    assert [n.pitch for n in strong] == [k[2] for k in KNOWN], found
+    assert [n.start_s for n in strong] == pytest.approx([k[0] for k in KNOWN], abs=0.03), found
 
 
 def test_levels_in_the_report_are_the_file_s(tmp_path):
@@ -358,3 +362,42 @@ def test_soundfonts_are_listed_found_and_usable_by_name(tmp_path, monkeypatch):
     res = cli("render", path, "-o", tmp_path / "p", "-f", "MyPiano", "--synth", "tinysoundfont", "--json")
     (rec,) = records(res)
     assert rec["status"] == "ok" and rec["model"]["name"] == "MyPiano" and os.path.exists(tmp_path / "p" / "k.wav")
+
+
+def test_stdout_stays_json_when_ci_is_set(tmp_path):
+    """pyfluidsynth prints where it found the library when $CI is set, and pretty_midi
+    imports it: nothing of that may reach stdout, which carries the --json records."""
+    import os
+    import subprocess
+
+    need_synth("fluidsynth")
+    path = write_midi(tmp_path / "k.mid", [instrument(KNOWN[:1])])
+    run = "import sys; sys.argv = ['mirctl'] + sys.argv[1:]; from mirctl.cli import main; main()"
+    for args in (["info", str(path)], ["render", str(path), "-f", "timgm6mb", "-o", str(tmp_path / "o")]):
+        res = subprocess.run([sys.executable, "-c", run, *args, "--json"], capture_output=True, text=True,
+                             env={**os.environ, "CI": "true"}, timeout=120)
+        assert res.returncode == 0, res.stderr
+        lines = res.stdout.splitlines()
+        assert lines and [json.loads(x)["status"] for x in lines] == ["ok"], res.stdout
+
+
+@pytest.mark.parametrize("synth", SYNTHS)
+def test_renders_are_repeatable(tmp_path, synth):
+    """The same file renders to the same samples every time, in one process and across
+    renders (a synth that kept state, or rendered voices on several threads, would not:
+    FluidSynth with synth.cpu-cores 2 differed in 8 of 12 renders of this song)."""
+    from mirctl.io.midi_events import read_midi_events
+    from mirctl.tasks import render as rd
+
+    need_synth(synth)
+    path = _song(tmp_path)
+    midi = read_midi_events(path)
+    from mirctl.backends.synth_common import SynthOptions
+    from mirctl.models import soundfonts
+
+    font = soundfonts.resolve("timgm6mb")
+    effects = synth == "fluidsynth"
+    renderer = rd.open_renderer(synth, str(font.path), SynthOptions(reverb=effects, chorus=effects), font)
+    first = renderer.render(midi.events, 3 * SR)
+    for _ in range(6):
+        np.testing.assert_array_equal(renderer.render(midi.events, 3 * SR), first)

@@ -34,8 +34,6 @@ class SynthOptions:
     #: force this program on every non-drum channel (program changes are ignored)
     program: int | None = None
     polyphony: int = 512
-    #: threads one render may use (FluidSynth renders voices in parallel; same samples)
-    threads: int = 1
 
 
 class Renderer:

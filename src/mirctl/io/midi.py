@@ -17,9 +17,25 @@ if TYPE_CHECKING:
 MIDI_EXTENSIONS = (".mid", ".midi")
 
 
+def import_pretty_midi() -> object:
+    """pretty_midi, imported without a word on stdout (which carries ``--json`` records):
+    it imports pyfluidsynth when that is installed, and pyfluidsynth prints where it found
+    the FluidSynth library whenever $CI is set."""
+    import sys
+
+    module = sys.modules.get("pretty_midi")
+    if module is None:
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            import pretty_midi as module
+    return module
+
+
 def read_midi(path: Path) -> pretty_midi.PrettyMIDI:
     """Parse a MIDI file; raises InputError for a missing or malformed file."""
-    import pretty_midi
+    pretty_midi = import_pretty_midi()
 
     path = Path(path)
     if not path.exists():

@@ -116,14 +116,16 @@ def slug(text: str) -> str:
 
 
 def _family(program: int) -> str:
-    import pretty_midi
+    from mirctl.io.midi import import_pretty_midi
 
+    pretty_midi = import_pretty_midi()
     return slug(pretty_midi.program_to_instrument_class(program))
 
 
 def _program_name(program: int) -> str:
-    import pretty_midi
+    from mirctl.io.midi import import_pretty_midi
 
+    pretty_midi = import_pretty_midi()
     return slug(pretty_midi.program_to_instrument_name(program))
 
 
@@ -366,13 +368,7 @@ class Rendering(Task[Params]):
 
         font = soundfonts.resolve(params.soundfont)
         reverb, chorus = params.effects
-        import os
-
-        # one file at a time: FluidSynth renders its voices on every core (same samples);
-        # with --jobs N the runner hands each worker its share
-        threads = getattr(ctx, "threads", None) or os.cpu_count() or 1
-        options = SynthOptions(sample_rate=params.sample_rate, reverb=reverb, chorus=chorus, program=params.program,
-                               threads=threads)
+        options = SynthOptions(sample_rate=params.sample_rate, reverb=reverb, chorus=chorus, program=params.program)
         return open_renderer(params.synth, str(font.path), options, font)
 
     def read(self, item: Any) -> MidiEventsSource:
