@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from mirctl.io.midi_events import BEND, CHANNEL_PRESSURE, CONTROL, KEY_PRESSURE, NOTE_OFF, NOTE_ON, PROGRAM
+from mirctl.io.midi_events import CONTROL, DRUM_CHANNEL, PROGRAM
 
 #: after the requested length, keep rendering in blocks while a block still sounds above
 #: this peak (releases and reverb are never cut), at most ``MAX_EXTRA_S`` seconds more
@@ -66,9 +66,10 @@ class Renderer:
     def render(self, events: Sequence[Any], frames: int, extend: bool = True,
                progress: Callable[[float], None] | None = None) -> np.ndarray:
         """Play ``events`` (sorted, times in seconds) from a reset synth into a (2, n)
-        float32 array (a view of interleaved memory, which files store as is): ``n`` is at least ``frames`` and, with ``extend``, longer while the
-        synth still sounds (a release or reverb tail is never cut; a sustain pedal still
-        down after ``frames`` is lifted there, so held notes end)."""
+        float32 array (a view of interleaved memory, which files store as is): ``n`` is
+        at least ``frames`` and, with ``extend``, longer while the synth still sounds (a
+        release or reverb tail is never cut; a sustain pedal still down after ``frames``
+        is lifted there, so held notes end)."""
         self.reset()
         self._select_initial_programs()
         sr = self.options.sample_rate
@@ -83,7 +84,7 @@ class Renderer:
             if at > pos:
                 self._write(buf, pos, at)
                 pos = at
-            if forced is not None and ev.kind == PROGRAM and ev.channel != 9:
+            if forced is not None and ev.kind == PROGRAM and ev.channel != DRUM_CHANNEL:
                 continue
             handlers[ev.kind](ev.channel, ev.a, ev.b)
             if progress is not None and i % step == 0:
@@ -111,6 +112,3 @@ class Renderer:
 
 def _peak(x: np.ndarray) -> float:
     return float(np.max(np.abs(x), initial=0.0))
-
-
-KINDS = (NOTE_ON, NOTE_OFF, CONTROL, PROGRAM, BEND, CHANNEL_PRESSURE, KEY_PRESSURE)

@@ -86,7 +86,6 @@ class TinySoundFontRenderer(Renderer):
 
     def _handlers(self) -> dict[int, Callable[[int, int, int], Any]]:
         sf = self._sf
-
         pedal, held, down = self._pedal, self._held, self._down
 
         def note_on(ch: int, key: int, velocity: int) -> None:
@@ -127,7 +126,6 @@ class TinySoundFontRenderer(Renderer):
             if number in (7, 11):
                 value = GM_LEVEL[value]
             sf.channel_midi_control(ch, number, value)
-
 
         def ignore(ch: int, a: int, b: int) -> None:
             pass
