@@ -43,7 +43,9 @@ COMMANDS = {
 
 
 def synth_seeds(folder: Path) -> list[Path]:
-    import pretty_midi
+    from mirctl.io.midi import import_pretty_midi
+
+    pretty_midi = import_pretty_midi()  # quiet: pyfluidsynth prints when $CI is set
     import soundfile as sf
 
     folder.mkdir(parents=True, exist_ok=True)

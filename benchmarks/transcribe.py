@@ -89,7 +89,9 @@ for f in sys.argv[2:]:
 
 
 def midi_notes(path: Path) -> list[tuple]:
-    import pretty_midi
+    from mirctl.io.midi import import_pretty_midi
+
+    pretty_midi = import_pretty_midi()  # quiet: pyfluidsynth prints when $CI is set
 
     pm = pretty_midi.PrettyMIDI(str(path))
     return sorted((round(n.start, 4), round(n.end, 4), n.pitch, n.velocity) for i in pm.instruments for n in i.notes)

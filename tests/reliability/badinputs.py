@@ -24,7 +24,9 @@ def _tone(seconds: float, sr: int = SR, channels: int = 1, hz: float = 440.0) ->
 
 
 def _midi(path: Path, notes: int, seed: int = 0) -> None:
-    import pretty_midi
+    from mirctl.io.midi import import_pretty_midi
+
+    pretty_midi = import_pretty_midi()  # quiet: pyfluidsynth prints when $CI is set
 
     rng = np.random.default_rng(seed)
     pm = pretty_midi.PrettyMIDI()
