@@ -64,7 +64,7 @@ demo: setup
 	$(BIN)/mirctl eval transcribe mirctl_out/demo/transcribe/piano.mid mirctl_out/demo/melody/piano.mid \
 		--ref examples/demo/melody.mid --csv mirctl_out/demo/eval/notes.csv
 	$(BIN)/mirctl render examples/demo/song.mid --stems -o mirctl_out/demo/render --overwrite
-	$(BIN)/mirctl render examples/demo/song.mid mirctl_out/demo/transcribe/piano.mid --normalize lufs \
+	$(BIN)/mirctl render examples/demo/song.mid mirctl_out/demo/transcribe/piano.mid --normalize lufs --target -20 \
 		-o mirctl_out/demo/render --overwrite
 	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png)"
 

@@ -92,6 +92,21 @@ def test_levels_and_normalization_gain():
     assert gain == 1.0 and problem.startswith("--normalize lufs: not applied, it is silent or shorter than 0.4 s")
 
 
+def test_lufs_normalization_stops_short_of_clipping():
+    sr = 44100
+    t = np.arange(sr * 4) / sr
+    # quiet overall but with sharp clicks: -14 LUFS would need a peak above full scale
+    x = 0.01 * np.sin(2 * np.pi * 440 * t)
+    x[:: sr // 4] = 0.5
+    mix = np.stack([x, x]).astype(np.float32)
+    gain, problem = rd.level_gain(mix, sr, rd.Params(normalize="lufs"))
+    assert rd.peak_dbfs(mix * gain) == pytest.approx(-1.0, abs=0.01)
+    reached = rd.loudness(mix * gain, sr)
+    assert reached < -14.0
+    assert problem == (f"--normalize lufs: reached {reached:.1f} LUFS, not -14: louder would push the peak above "
+                       "-1 dBFS (a limiter, as in `mirctl mix`, can go further)")
+
+
 def test_muted_notes_counts_notes_under_volume_or_expression_zero():
     events = ([ev(0, CONTROL, 0, 7, 0), ev(0, CONTROL, 1, 11, 0), ev(1.0, CONTROL, 0, 7, 90)]
               + note(0.1, 0, 60) + note(0.2, 1, 62) + note(1.5, 0, 64) + note(0.3, 2, 65))

@@ -31,6 +31,7 @@ NORMALIZE = ("peak", "lufs")
 DEFAULT_TARGET = {"peak": -1.0, "lufs": -14.0}  # dBFS; LUFS (streaming services' level)
 SILENCE = 10 ** (-120 / 20)  # a render whose peak stays below this is digital silence
 AUDIBLE_DBFS = -70.0  # a stem quieter than this (peak) is reported as inaudible
+LUFS_PEAK_CEILING = -1.0  # dBFS: --normalize lufs stops short of its target rather than clip
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class Params:
     stems: bool = option(False, "One file per instrument (track/channel; drums on channel 10 their own), all of one "
                                 "length, in a folder per input.")
     normalize: str | None = option(None, "Normalize the level: peak (to --target dBFS, default -1) or lufs (to "
-                                         "--target LUFS, default -14); stems keep their balance.")
+                                         "--target LUFS, default -14, never above a -1 dBFS peak); stems keep "
+                                         "their balance.")
     target: float | None = option(None, "Target for --normalize: dBFS for peak, LUFS for lufs.")
     format: str = option("wav", "Output audio format.", config="format")
     bits: str = option("16", "Sample format for wav/flac.", config="bits")
@@ -217,7 +219,15 @@ def level_gain(mix: np.ndarray, sr: int, params: Params) -> tuple[float, str | N
         what = "it is silent or shorter than 0.4 s (BS.1770 needs one gating block)"
     if current is None:
         return 1.0, f"--normalize {params.normalize}: not applied, {what}"
-    return 10 ** ((target - current) / 20), None
+    gain_db = target - current
+    if params.normalize == "lufs":  # never clip to reach a loudness: stop 1 dB below full scale
+        peak = peak_dbfs(mix)
+        if peak is not None and peak + gain_db > LUFS_PEAK_CEILING:
+            reached = current + LUFS_PEAK_CEILING - peak
+            return 10 ** ((LUFS_PEAK_CEILING - peak) / 20), (
+                f"--normalize lufs: reached {reached:.1f} LUFS, not {target:g}: louder would push the peak above "
+                f"{LUFS_PEAK_CEILING:g} dBFS (a limiter, as in `mirctl mix`, can go further)")
+    return 10 ** (gain_db / 20), None
 
 
 def muted_notes(midi: MidiEvents) -> int:
@@ -291,7 +301,7 @@ def render(source: MidiEventsSource, renderer: Any, params: Params,
                               "(e.g. fluidr3-gm) or --program 0")
     gain, problem = level_gain(mix, sr, params)
     if problem:
-        warnings_.append(problem)
+        warnings_.append(f"{source.path}: {problem}")
     if gain != 1.0:  # in place: the mix is the only part without --stems, else a sum of its own
         for _, w in parts:
             w *= np.float32(gain)
