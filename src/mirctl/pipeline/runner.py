@@ -25,7 +25,7 @@ from mirctl.pipeline.inputs import expand_inputs, expand_stem_sets, generated_it
 from mirctl.pipeline.plan import COMMON_FIELDS, check_template, plan
 from mirctl.pipeline.references import find_references
 from mirctl.pipeline.sources import read_reference
-from mirctl.pipeline.spec import EvalRequest, InputItem, OutputSlot, PlannedItem, RunOptions
+from mirctl.pipeline.spec import EvalRequest, InputItem, PlannedItem, RunOptions
 from mirctl.pipeline.task import Session, Task
 from mirctl.types import AudioSource
 
@@ -145,14 +145,13 @@ def _read_references(request: EvalRequest | None, item: InputItem) -> dict[str, 
 
 def process_one(task: Task, loader: _Loader, params: Any, planned: PlannedItem, model_name: str,
                 progress: Callable[[float], None], debug: bool = False,
-                request: EvalRequest | None = None, slots: dict[str, OutputSlot] | None = None) -> dict[str, Any]:
+                request: EvalRequest | None = None) -> dict[str, Any]:
     """Run one planned input in isolation; returns its report record.
 
     A FATAL error (model missing, backend absent) is re-raised: it would fail every file.
     """
     record = _base_record(task, planned.item, params, model_name)
     start = time.perf_counter()
-    slots = slots or {}
     try:
         source = task.read(planned.item)
         if isinstance(source, AudioSource):
@@ -177,8 +176,7 @@ def process_one(task: Task, loader: _Loader, params: Any, planned: PlannedItem, 
             data = {**data, "eval": evaluation.module(request.evaluation).score(result.estimate, source.refs)}
         with staged() as stage:
             for key, final in planned.outputs.items():
-                slot = slots.get(key)
-                audio = planned.audio.get(key) or (slot.audio if slot is not None else None) or AudioWriteOptions()
+                audio = planned.audio.get(key) or AudioWriteOptions()  # the plan took it from the key's slot
                 try:
                     write_artifact(result.outputs[key], stage.path_for(final), planned.formats[key], audio)
                 except OSError as err:
@@ -250,7 +248,6 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
     items = take_shard(items, options.shard)
     model_name = task.model_name(params)
     slot_list = task.slots(params)
-    slots = {s.key: s for s in slot_list}
     if slot_list:
         check_output_folder(out_dir)
     request = task.eval_request(params)
@@ -300,7 +297,7 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
                 try:
                     record = process_one(task, loader, params, p, model_name,
                                          lambda f, label=p.item.label: reporter.file_progress(label, f),
-                                         options.debug, request, slots)
+                                         options.debug, request)
                 except KeyboardInterrupt:  # its staged outputs are already removed
                     _ignore_further_interrupts()
                     summary.interrupted, summary.not_run = True, len(todo) - n

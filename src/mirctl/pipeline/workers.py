@@ -56,14 +56,13 @@ def _worker_main(conn: Any, task_ref: str, params: Any, ctx: Any, model_name: st
         task = find_task(task_ref)
         loader = runner._Loader(task, params, ctx)
         request = task.eval_request(params)
-        slots = {s.key: s for s in task.slots(params)}
         while True:
             planned = conn.recv()
             if planned is None:
                 break
             try:
                 record = runner.process_one(task, loader, params, planned, model_name, lambda _f: None, debug,
-                                            request, slots)
+                                            request)
             except runner.FATAL as err:
                 record = {"_fatal": type(err).__name__, "error": err.message, "hint": err.hint}
             conn.send(record)
