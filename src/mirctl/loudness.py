@@ -16,6 +16,7 @@ every 100 ms, absolute gate -70 LUFS, relative gate -10 LU.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -130,3 +131,90 @@ def integrated_loudness_numpy(wav: np.ndarray, sr: int) -> float | None:
     relative = -0.691 + 10 * np.log10(np.mean(power[keep])) + RELATIVE_GATE
     keep &= loud > relative
     return float(-0.691 + 10 * np.log10(np.mean(power[keep])))
+
+
+# --- the full set of levels a mix reports ---------------------------------------------------
+
+#: oversampling for true peak: BS.1770-4 asks for at least 192 kHz
+def _oversampling(sr: int) -> int:
+    return 4 if sr < 96000 else 2 if sr < 192000 else 1
+
+
+def true_peak(wav: np.ndarray, sr: int, block: int = 1 << 18) -> float:
+    """True (inter-sample) peak of (channels, samples) audio as a linear amplitude: the
+    largest |sample| after oversampling to at least 192 kHz with soxr (a streaming
+    resampler, so block edges add no ringing). 0.0 for silence or no samples."""
+    if wav.shape[-1] == 0:
+        return 0.0
+    factor = _oversampling(sr)
+    peak = float(np.max(np.abs(wav)))
+    if factor == 1 or peak == 0.0:
+        return peak
+    import soxr
+
+    stream = soxr.ResampleStream(sr, sr * factor, wav.shape[0], dtype="float32", quality="HQ")
+    n = wav.shape[-1]
+    for start in range(0, n, block):
+        chunk = np.ascontiguousarray(wav[:, start:start + block].T, dtype=np.float32)
+        out = stream.resample_chunk(chunk, last=start + block >= n)
+        if out.size:
+            peak = max(peak, float(np.max(np.abs(out))))
+    return peak
+
+
+def _db(value: float) -> float | None:
+    return round(20 * math.log10(value), 2) if value > 0 else None
+
+
+@dataclass(frozen=True)
+class Levels:
+    """What a mix reports of one signal. ``lufs`` None: shorter than 400 ms or silent;
+    peaks None: digital silence."""
+
+    lufs: float | None
+    lra: float | None
+    sample_peak_dbfs: float | None
+    true_peak_dbtp: float | None
+
+    def shifted(self, gain_db: float) -> Levels:
+        """The levels of this signal times ``gain_db`` (the range does not change)."""
+        if not math.isfinite(gain_db):
+            return Levels(None, None, None, None)
+
+        def up(v: float | None) -> float | None:
+            return None if v is None else round(v + gain_db, 2)
+
+        return Levels(up(self.lufs), self.lra, up(self.sample_peak_dbfs), up(self.true_peak_dbtp))
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {"lufs": self.lufs, "lra": self.lra, "sample_peak_dbfs": self.sample_peak_dbfs,
+                "true_peak_dbtp": self.true_peak_dbtp}
+
+
+def loudness_range(wav: np.ndarray, sr: int) -> tuple[float | None, float | None]:
+    """(integrated loudness, loudness range) in one libebur128 pass; the range is None
+    without pyebur128 or for more than two channels."""
+    ebur = _ebur128() if wav.shape[0] <= 2 else None
+    step = int(round(STEP_S * sr))
+    if wav.shape[-1] < int(round(BLOCK_S / STEP_S)) * step:
+        return None, None
+    if ebur is None:
+        return integrated_loudness_numpy(wav, sr), None
+    mode = ebur.MeasurementMode.MODE_I | ebur.MeasurementMode.MODE_LRA
+    state = ebur.R128State(wav.shape[0], sr, mode)
+    frames = np.ascontiguousarray(wav.T, dtype=np.float32)
+    for start in range(0, frames.shape[0], 1 << 20):
+        chunk = frames[start:start + (1 << 20)]
+        state.add_frames(chunk.ravel(), chunk.shape[0])
+    lufs = float(ebur.get_loudness_global(state))
+    return (lufs if lufs > -1e3 else float("-inf")), float(ebur.get_loudness_range(state))
+
+
+def measure(wav: np.ndarray, sr: int) -> Levels:
+    """Integrated loudness, loudness range, sample peak and true peak of one signal."""
+    lufs, lra = loudness_range(wav, sr)
+    sample = float(np.max(np.abs(wav))) if wav.size else 0.0
+    peak = true_peak(wav, sr) if sample > 0 else 0.0
+    finite = lufs is not None and math.isfinite(lufs)
+    return Levels(round(lufs, 2) if finite else None, round(lra, 2) if finite and lra is not None else None,
+                  _db(sample), _db(peak))

@@ -97,3 +97,44 @@ def render_pianoroll(path: str, notes: Sequence[Note], title: str = "", mono: np
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=100)
     plt.close(fig)
+
+
+def envelope(wav: np.ndarray, points: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """(min, max) of the channel-averaged signal over ``points`` equal stretches: what a
+    waveform plot needs of a long signal, without drawing millions of samples."""
+    import numpy as np
+
+    mono = wav.mean(axis=0) if wav.ndim == 2 else wav
+    n = mono.size
+    if n == 0:
+        return np.zeros(1), np.zeros(1)
+    points = max(1, min(points, n))
+    usable = (n // points) * points
+    blocks = mono[:usable].reshape(points, -1)
+    return blocks.min(axis=1), blocks.max(axis=1)
+
+
+def render_mix(path: str, rows: Sequence[tuple[str, np.ndarray]], sr: int, title: str = "") -> None:
+    """One waveform envelope per stem and the master at the bottom, all on one time axis
+    and one amplitude scale, so the balance of the mix can be seen; ``rows`` are
+    (label, (channels, samples) audio); the label carries the levels."""
+    import numpy as np
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(rows), 1, figsize=(11, 1.2 + 1.25 * len(rows)), sharex=True, squeeze=False)
+    for i, (label, wav) in enumerate(rows):
+        ax = axes[i, 0]
+        lo, hi = envelope(wav)
+        t = np.linspace(0, wav.shape[-1] / sr, lo.size)
+        master = i == len(rows) - 1
+        ax.fill_between(t, lo, hi, color="#c0392b" if master else "#1f77b4", lw=0)
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_yticks([-1, 0, 1])
+        ax.text(0.005, 0.92, label, transform=ax.transAxes, va="top", fontsize=9,
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5})
+    axes[-1, 0].set_xlabel("time (s)")
+    if title:
+        axes[0, 0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)

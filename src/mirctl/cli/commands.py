@@ -12,6 +12,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "separate": ("mirctl.cli.separate", "separate"),
     "transcribe": ("mirctl.cli.transcribe", "transcribe"),
     "render": ("mirctl.cli.render", "render"),
+    "mix": ("mirctl.cli.mix", "mix"),
     "models": ("mirctl.cli.models", None),
     "train": ("mirctl.cli.train", None),
     "eval": ("mirctl.cli.eval", None),

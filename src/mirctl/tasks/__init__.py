@@ -17,6 +17,7 @@ REGISTRY: dict[str, str] = {
     "separate": "mirctl.tasks.separation:TASK",
     "transcribe": "mirctl.tasks.transcription:TASK",
     "render": "mirctl.tasks.render:TASK",
+    "mix": "mirctl.tasks.mix:TASK",
     "eval separate": "mirctl.tasks.scoring:SEPARATION",
     "eval transcribe": "mirctl.tasks.scoring:TRANSCRIPTION",
 }

@@ -1,0 +1,211 @@
+"""The pieces of mix: presets and roles, what the effects receive (a spy), the loudness
+search, the reference EQ fit, and the measurements it reports."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mirctl.errors import UsageError
+from mixstems import SR, make_stems
+
+
+@pytest.mark.parametrize("name,role", [
+    ("vocals", "vocals"), ("Lead Vocals 2", "vocals"), ("melody", "vocals"), ("drums", "drums"),
+    ("percussive", "drums"), ("bass", "bass"), ("bass_guitar", "bass"), ("electric_piano", "piano"),
+    ("bridge", "piano"), ("acoustic_guitar", "guitar"), ("synth_lead", "synth"), ("track03_violin", "strings"),
+    ("mixture", "mixture"), ("harmonic", "other"), ("accompaniment", "other"), ("ch02_26", "other"),
+])
+def test_roles_come_from_stem_names(name, role):
+    from mirctl.mixpresets import role_of
+
+    assert role_of(name) == role
+
+
+def test_presets_load_and_extend():
+    from mirctl.mixpresets import load_preset, preset_names
+
+    assert {"default", "karaoke", "vocal-up", "instrumental", "flat"} <= set(preset_names())
+    default, karaoke, up = load_preset("default"), load_preset("karaoke"), load_preset("vocal-up")
+    assert karaoke.for_role("vocals").level == -math.inf
+    assert karaoke.for_role("vocals").highpass_hz == default.for_role("vocals").highpass_hz  # the rest is inherited
+    assert up.for_role("vocals").level == default.for_role("vocals").level + 3
+    assert default.for_role("kazoo") == default.for_role("other")  # a role the preset lacks is "other"
+    flat = load_preset("flat")
+    assert not flat.master.balance and not flat.master.normalize
+    assert not flat.for_role("vocals").processed and flat.for_role("vocals").level == 0.0
+
+
+def test_user_preset_file(tmp_path):
+    from mirctl.mixpresets import load_preset
+
+    path = tmp_path / "mine.toml"
+    path.write_text('extends = "default"\n[roles.bass]\nlevel = 2.0\npan = -0.5\n')
+    preset = load_preset(str(path))
+    assert preset.name == "mine" and preset.for_role("bass").level == 2.0 and preset.for_role("bass").pan == -0.5
+    assert preset.for_role("bass").compressor == load_preset("default").for_role("bass").compressor
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[roles.vocals]\nlevle = 1\n", "unknown key(s) levle"),
+    ("[roles.vocals]\nlevel = \"loud\"\n", "level must be a number"),
+    ("[roles.kazoo]\nlevel = 1\n", "[roles.kazoo] is not a stem role"),
+    ("[roles.vocals]\neq = [{ type = \"notch\", hz = 100, gain_db = 1 }]\n", "type must be one of"),
+    ("[roles.vocals]\ncompressor = { ratio = 2 }\n", "needs threshold_db and ratio"),
+    ("[master]\nnormalize = \"yes\"\n", "normalize must be true or false"),
+    ("[roles.vocals]\npan = 3\n", "outside -1 … 1"),
+    ("extends = \"loop\"\n", "extend each other in a loop"),
+    ("[roles.vocals\n", "not valid TOML"),
+])
+def test_bad_preset_files_are_usage_errors(tmp_path, text, message):
+    from mirctl.mixpresets import load_preset
+
+    path = tmp_path / "loop.toml"
+    path.write_text(text.replace('"loop"', f'"{path}"'))
+    with pytest.raises(UsageError) as err:
+        load_preset(str(path))
+    assert message in err.value.message
+
+
+@pytest.mark.parametrize("text,want", [("vocals=-inf", ("vocals", -math.inf)), ("drums=+3", ("drums", 3.0)),
+                                       ("Bass=-2.5dB", ("Bass", -2.5)), ("other = 0", ("other", 0.0))])
+def test_parse_gain(text, want):
+    from mirctl.tasks.mix import parse_gain
+
+    assert parse_gain(text) == want
+
+
+class SpyEffects:
+    """The real pedalboard backend, recording what each stem chain receives."""
+
+    def __init__(self):
+        from mirctl.backends import pedalboard_backend
+
+        self.real = pedalboard_backend
+        self.calls = []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def process_stem(self, settings, wav, sr):
+        from mirctl.loudness import integrated_loudness
+
+        self.calls.append((settings, integrated_loudness(wav, sr), sr, wav.shape))
+        return self.real.process_stem(settings, wav, sr)
+
+
+def _source(stems, sr=SR):
+    from mirctl.types import StemSetSource
+
+    return StemSetSource("song", {k: (v, sr) for k, v in stems.items()}, {})
+
+
+def test_each_stem_chain_gets_its_role_settings_at_the_staging_loudness():
+    from mirctl.mixpresets import load_preset
+    from mirctl.tasks import mix
+
+    stems = make_stems(seconds=3.0)
+    stems["bass"] = stems["bass"][:, ::2]  # at 22.05 kHz: converted before any effect sees it
+    session = mix.TASK.open(mix.Params())
+    spy = SpyEffects()
+    session.model.effects = spy
+    source = _source({k: v for k, v in stems.items() if k != "bass"})
+    source.stems["bass"] = (stems["bass"], SR // 2)
+    result = session.run(source)
+    preset = load_preset("default")
+    assert len(spy.calls) == 4
+    got = {}
+    for settings, lufs, sr, shape in spy.calls:
+        assert sr == SR and shape == (2, 3 * SR)
+        assert abs(lufs - mix.STAGE_LUFS) < 0.05
+        got[next(r for r in ("vocals", "drums", "bass", "other") if preset.for_role(r) == settings)] = True
+    assert sorted(got) == ["bass", "drums", "other", "vocals"]
+    assert result.data["sample_rate"] == SR
+
+
+def test_flat_preset_loads_no_effects_at_all():
+    from mirctl.tasks import mix
+
+    session = mix.TASK.open(mix.Params(preset="flat"))
+    assert session.model.effects is None
+
+
+def test_search_gain_stops_where_more_gain_gives_less_loudness():
+    from mirctl.tasks.mix import search_gain
+
+    calls = []
+
+    def limiter(g):  # loudness rises to -10 at +6 dB, then falls (an over-driven limiter)
+        calls.append(g)
+        return -16 + g if g <= 6 else -10 - 0.5 * (g - 6)
+
+    gain, reached = search_gain(limiter, 0.0, -4.0)
+    assert reached >= -11.0 and 3.0 <= gain <= 9.0  # near the best the stage can give, not run away
+    tried = list(calls)
+    assert reached == max(limiter(g) for g in tried) and len(tried) <= 5
+    gain, reached = search_gain(lambda g: -20 + 0.8 * g, 0.0, -14.0)  # a compressing but monotonic stage
+    assert abs(reached + 14) < 0.05
+
+
+def test_fit_eq_makes_the_peak_filter_cascade_follow_the_curve():
+    from mirctl.backends import pedalboard_backend
+    from mirctl.dsp import THIRD_OCTAVE_CENTRES, third_octave_levels
+    from mirctl.tasks.mix import fit_eq
+
+    pytest.importorskip("pedalboard")
+    centres = THIRD_OCTAVE_CENTRES[:27]
+    wanted = 6 * np.sin(np.arange(centres.size) / 3)  # neighbouring bands differ by up to 2 dB
+    gains = fit_eq(pedalboard_backend, centres, wanted, SR)
+    impulse = np.zeros((1, 1 << 16), np.float32)
+    impulse[0, 1 << 15] = 1
+    _, flat = third_octave_levels(impulse, SR, n_fft=1 << 16, centres=centres)
+    _, got = third_octave_levels(pedalboard_backend.third_octave_eq(list(zip(centres, gains)), impulse, SR), SR,
+                                 n_fft=1 << 16, centres=centres)
+    assert np.max(np.abs(got - flat - wanted)) < 0.5
+    naive = pedalboard_backend.third_octave_eq(list(zip(centres, wanted)), impulse, SR)
+    assert np.max(np.abs(third_octave_levels(naive, SR, n_fft=1 << 16, centres=centres)[1] - flat - wanted)) > 1.0
+
+
+def test_match_curve_removes_level_and_limits_boosts():
+    from mirctl.tasks.mix import MAX_MATCH_DB, balance_distance, match_curve
+
+    mix_db = np.linspace(-10, -40, 20)
+    tilt = np.linspace(-3, 3, 20)
+    curve = match_curve(mix_db, mix_db + tilt + 7.0)  # the same balance 7 dB louder plus a tilt
+    assert abs(np.median(curve)) < 0.5 and np.allclose(curve[2:-2], tilt[2:-2], atol=0.05)
+    assert balance_distance(mix_db, mix_db + 7.0) == 0.0
+    assert np.max(np.abs(match_curve(mix_db, mix_db + np.linspace(-40, 40, 20)))) == MAX_MATCH_DB
+
+
+def test_third_octave_levels_place_a_tone_in_its_band_and_white_noise_flat():
+    from mirctl.dsp import third_octave_levels
+
+    t = np.arange(SR * 2) / SR
+    centres, levels = third_octave_levels(np.sin(2 * np.pi * 1000 * t)[None].astype(np.float32), SR)
+    assert abs(centres[np.argmax(levels)] - 1000) < 1
+    noise = np.random.default_rng(0).standard_normal((2, SR * 4)).astype(np.float32)
+    _, levels = third_octave_levels(noise, SR)
+    assert np.ptp(levels[3:]) < 1.5  # a flat density is flat per band (the lowest bands hold few bins)
+    assert centres[-1] < 0.45 * SR
+
+
+def test_true_peak_agrees_with_libebur128():
+    pyebur128 = pytest.importorskip("pyebur128")
+    from mirctl.loudness import measure, true_peak
+
+    t = np.arange(SR) / SR
+    between = (0.9 * np.sin(2 * np.pi * SR / 4 * t + np.pi / 4))[None].astype(np.float32)  # peaks between samples
+    music = sum(make_stems(seconds=3.0).values())
+    for wav in (between, music):
+        state = pyebur128.R128State(wav.shape[0], SR, pyebur128.MeasurementMode.MODE_TRUE_PEAK)
+        state.add_frames(np.ascontiguousarray(wav.T).ravel(), wav.shape[1])
+        theirs = max(pyebur128.get_true_peak(state, c) for c in range(wav.shape[0]))
+        assert abs(20 * math.log10(true_peak(wav, SR)) - 20 * math.log10(theirs)) < 0.15
+    assert 20 * math.log10(true_peak(between, SR)) > 20 * math.log10(np.abs(between).max()) + 2.5
+    silent = measure(np.zeros((2, SR), np.float32), SR)
+    assert silent.lufs is None and silent.true_peak_dbtp is None and silent.sample_peak_dbfs is None
+    assert measure(music, SR).shifted(-math.inf).lufs is None
+    shifted = measure(music, SR).shifted(-6.0)
+    assert shifted.lra == measure(music, SR).lra and abs(shifted.lufs - measure(music * 0.5, SR).lufs) < 0.05
