@@ -66,7 +66,10 @@ demo: setup
 	$(BIN)/mirctl render examples/demo/song.mid --stems -o mirctl_out/demo/render --overwrite
 	$(BIN)/mirctl render examples/demo/song.mid mirctl_out/demo/transcribe/piano.mid --normalize lufs --target -20 \
 		-o mirctl_out/demo/render --overwrite
-	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png)"
+	$(BIN)/mirctl mix mirctl_out/demo/render/song --plot --save-stems -o mirctl_out/demo/mix --overwrite
+	$(BIN)/mirctl mix mirctl_out/demo/separate/hpss/mix --preset flat --mute percussive -o mirctl_out/demo/mix/flat \
+		--overwrite
+	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png, mix/song/mix.png)"
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -37,7 +37,9 @@ def make_stems(seconds: float = 6.0, sr: int = SR, seed: int = 0) -> dict[str, n
     kick_env = _env(n, sr, list(np.arange(0, seconds, beat)), 0.3, 0.06)
     kick = np.sin(2 * np.pi * 55 * t * (1 + 2 * kick_env)) * kick_env
     snare = rng.standard_normal(n) * _env(n, sr, list(np.arange(beat / 2, seconds, beat)), 0.2, 0.04)
-    hats = np.diff(rng.standard_normal(n + 1)) * _env(n, sr, list(np.arange(0, seconds, beat / 4)), 0.05, 0.01)
+    hiss = np.diff(rng.standard_normal(n + 2))
+    hiss = hiss[1:] + hiss[:-1]  # a band around sr/4, nothing at Nyquist (as recorded cymbals)
+    hats = hiss * _env(n, sr, list(np.arange(0, seconds, beat / 4)), 0.05, 0.01)
     drums = 0.5 * np.stack([0.8 * kick + 0.35 * snare + 0.1 * hats, 0.8 * kick + 0.3 * snare + 0.14 * hats])
     # bass: root notes, plucked
     roots = 55 * 2 ** (np.repeat(rng.choice([0, 3, 5, 7], size=int(seconds / (2 * beat)) + 1), int(2 * beat * sr))[:n] / 12)

@@ -191,19 +191,36 @@ def test_third_octave_levels_place_a_tone_in_its_band_and_white_noise_flat():
     assert centres[-1] < 0.45 * SR
 
 
-def test_true_peak_agrees_with_libebur128():
-    pyebur128 = pytest.importorskip("pyebur128")
-    from mirctl.loudness import measure, true_peak
+def test_true_peak_finds_peaks_between_samples():
+    """Sines whose peaks fall between samples: the true peak is their amplitude."""
+    from mirctl.loudness import true_peak
 
     t = np.arange(SR) / SR
-    between = (0.9 * np.sin(2 * np.pi * SR / 4 * t + np.pi / 4))[None].astype(np.float32)  # peaks between samples
+    for freq, amp, phase in ((SR / 4, 0.9, np.pi / 4), (11025, 0.5, 0.3), (15000, 0.5, 0.3), (5000, 0.7, 1.0)):
+        fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.01)  # no steps at the ends (those overshoot too)
+        wav = (amp * fade * np.sin(2 * np.pi * freq * t + phase))[None].astype(np.float32)
+        assert abs(20 * math.log10(true_peak(wav, SR)) - 20 * math.log10(amp)) < 0.2, freq
+    quarter = (0.9 * np.sin(2 * np.pi * SR / 4 * t + np.pi / 4))[None].astype(np.float32)
+    assert 20 * math.log10(np.abs(quarter).max()) < 20 * math.log10(0.9) - 2.9  # the samples miss it by 3 dB
+    assert 20 * math.log10(true_peak(quarter, SR)) > 20 * math.log10(np.abs(quarter).max()) + 2.7
+
+
+def test_true_peak_agrees_with_libebur128_and_soxr_on_music():
+    pyebur128 = pytest.importorskip("pyebur128")
+    import soxr
+
+    from mirctl.loudness import measure, true_peak
+
+    pedalboard = pytest.importorskip("pedalboard")
     music = sum(make_stems(seconds=3.0).values())
-    for wav in (between, music):
+    limited = pedalboard.BrickwallLimiter(ceiling_db=-1.0, true_peak=True)(music * 3, SR)  # a loud master
+    for wav in (music, music / np.abs(music).max(), limited):
         state = pyebur128.R128State(wav.shape[0], SR, pyebur128.MeasurementMode.MODE_TRUE_PEAK)
         state.add_frames(np.ascontiguousarray(wav.T).ravel(), wav.shape[1])
-        theirs = max(pyebur128.get_true_peak(state, c) for c in range(wav.shape[0]))
-        assert abs(20 * math.log10(true_peak(wav, SR)) - 20 * math.log10(theirs)) < 0.15
-    assert 20 * math.log10(true_peak(between, SR)) > 20 * math.log10(np.abs(between).max()) + 2.5
+        theirs = 20 * math.log10(max(pyebur128.get_true_peak(state, c) for c in range(wav.shape[0])))
+        ours = 20 * math.log10(true_peak(wav, SR))
+        oversampled = 20 * math.log10(float(np.abs(soxr.resample(wav.T, SR, 4 * SR, quality="VHQ")).max()))
+        assert abs(ours - theirs) < 0.1 and abs(ours - oversampled) < 0.15, (ours, theirs, oversampled)
     silent = measure(np.zeros((2, SR), np.float32), SR)
     assert silent.lufs is None and silent.true_peak_dbtp is None and silent.sample_peak_dbfs is None
     assert measure(music, SR).shifted(-math.inf).lufs is None

@@ -122,4 +122,13 @@ def make_stem_sets(folder: Path) -> dict[str, str]:
     sf.write(zero / "vocals.wav", np.zeros((0, 1), np.float32), SR)
     sf.write(zero / "drums.wav", _tone(0.5), SR)
     expect["zero_length"] = "any"
+    eight = folder / "eight_channels"
+    eight.mkdir()
+    sf.write(eight / "vocals.wav", np.repeat(_tone(0.5)[:, :1], 8, axis=1), SR)
+    expect["eight_channels"] = "any"
+    silent = folder / "silent_set"
+    silent.mkdir()
+    sf.write(silent / "vocals.wav", np.zeros((SR, 2), np.float32), SR)
+    sf.write(silent / "drums.wav", np.zeros((SR, 2), np.float32), SR)
+    expect["silent_set"] = "any"
     return expect

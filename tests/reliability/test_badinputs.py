@@ -27,6 +27,7 @@ COMMANDS = {
     "render": (["render", "-f", "timgm6mb"], {"midi"}, True),
     "eval transcribe": (["eval", "transcribe", "--ref", "{ref}"], {"midi"}, False),
     "eval separate": (["eval", "separate", "--ref", "{ref}"], {"stems"}, False),
+    "mix": (["mix"], {"stems"}, True),
 }
 
 

@@ -1,0 +1,125 @@
+"""mirctl mix on four 3-minute stereo stems: realtime factor and peak memory.
+
+    python benchmarks/mix.py [--runs 5] [--seconds 180]
+
+The stems are the real MUSDB18 stems of ../shared (bass, drums, other, vocals of "The
+Easton Ellises - Falcon 69") looped to ``--seconds``, written as 16-bit WAV like the
+files `mirctl separate` writes; without ../shared, synthetic stems (tests/mix).
+Prints JSON lines:
+
+- ``mix``: the whole ``mirctl mix FOLDER`` command (default preset: four stem chains,
+  reverb, glue, loudness search, true-peak limiter, the JSON report's measurements) and
+  the in-process mix of the already-read stems, as realtime factors (seconds of mix per
+  second of wall time), with peak RSS; also ``--preset flat`` (reading, summing and
+  writing alone) for scale;
+- ``matchering``: the same mixture through matchering against the same reference, when
+  matchering is installed (it is not a dependency: `pip install matchering`).
+
+Every figure is the median of ``--runs`` runs, with the CPU model and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _common import REPO, compile_sources, emit, mirctl_cmd, run_measured
+from render import conditions
+
+SHARED = REPO.parent / "shared" / "data" / "musdb18_7s" / "wav" / "The Easton Ellises - Falcon 69"
+GOALS = {"realtime_x": 40.0}
+STEMS = ("bass", "drums", "other", "vocals")
+
+
+def make_stems(folder: Path, seconds: float) -> str:
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if SHARED.is_dir():
+        source = "musdb18_7s Falcon 69 stems, looped"
+        for name in STEMS:
+            wav, sr = sf.read(str(SHARED / f"{name}.wav"), dtype="float32", always_2d=True)
+            n = int(seconds * sr)
+            sf.write(str(folder / f"{name}.wav"), np.resize(wav, (n, wav.shape[1])), sr, subtype="PCM_16")
+    else:
+        sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "mix")]
+        from mixstems import make_stems as synthetic
+
+        source = "synthetic stems (tests/mix/mixstems.py)"
+        for name, wav in synthetic(seconds=seconds).items():
+            sf.write(str(folder / f"{name}.wav"), np.clip(wav.T, -1, 1), 44100, subtype="PCM_16")
+    return source
+
+
+def in_process(folder: Path, runs: int) -> float:
+    sys.path.insert(0, str(REPO / "src"))
+    from mirctl.pipeline.inputs import expand_stem_sets
+    from mirctl.pipeline.sources import read_stem_set
+    from mirctl.tasks import mix
+
+    item = expand_stem_sets([str(folder)], (".wav",))[0]
+    source = read_stem_set(item)
+    session = mix.TASK.open(mix.Params())
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(source)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=180.0)
+    args = ap.parse_args()
+    compile_sources()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "song"
+        source = make_stems(folder, args.seconds)
+        out = Path(tmp) / "out"
+        record = {"case": "mix", "stems": len(STEMS), "seconds": args.seconds, "source": source, "runs": args.runs,
+                  **conditions()}
+        for name, extra in (("default", []), ("flat", ["--preset", "flat"])):
+            walls, rss = [], []
+            for _ in range(args.runs):
+                wall, peak = run_measured(mirctl_cmd("mix", str(folder), "-o", str(out), "--overwrite", "-q", *extra))
+                walls.append(wall)
+                rss.append(peak)
+            record[f"command_{name}_s"] = round(statistics.median(walls), 3)
+            record[f"command_{name}_realtime_x"] = round(args.seconds / statistics.median(walls), 1)
+            record[f"peak_rss_{name}_mb"] = max(rss)
+        inner = in_process(folder, args.runs)
+        record["in_process_s"] = round(inner, 3)
+        record["in_process_realtime_x"] = round(args.seconds / inner, 1)
+        record["goals"] = GOALS
+        record["goal_met"] = record["command_default_realtime_x"] >= GOALS["realtime_x"]
+        emit(record)
+        try:
+            import matchering as mg
+        except ImportError:
+            emit({"case": "matchering", "skipped": "matchering is not installed (pip install matchering)"})
+            return
+        import soundfile as sf
+
+        mixture = Path(tmp) / "mixture.wav"
+        wav = sum(sf.read(str(folder / f"{n}.wav"), dtype="float32")[0] for n in STEMS)
+        sf.write(str(mixture), np.clip(wav, -1, 1), 44100, subtype="PCM_16")
+        walls = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            mg.process(target=str(mixture), reference=str(folder / "vocals.wav"),
+                       results=[mg.pcm16(str(Path(tmp) / "matchering.wav"))])
+            walls.append(time.perf_counter() - start)
+        emit({"case": "matchering", "seconds": args.seconds, "in_process_s": round(statistics.median(walls), 3),
+              "realtime_x": round(args.seconds / statistics.median(walls), 1)})
+
+
+if __name__ == "__main__":
+    main()
