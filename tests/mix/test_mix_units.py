@@ -226,3 +226,16 @@ def test_true_peak_agrees_with_libebur128_and_soxr_on_music():
     assert measure(music, SR).shifted(-math.inf).lufs is None
     shifted = measure(music, SR).shifted(-6.0)
     assert shifted.lra == measure(music, SR).lra and abs(shifted.lufs - measure(music * 0.5, SR).lufs) < 0.05
+
+
+def test_limiting_in_parts_equals_one_pass():
+    from mirctl.backends import pedalboard_backend
+
+    pytest.importorskip("pedalboard")
+    music = np.tile(sum(make_stems(seconds=6.0, seed=2).values()), (1, 5)) * 4  # 30 s, far over the ceiling
+    for true_peak in (False, True):
+        whole = pedalboard_backend.limit(music, SR, -1.0, true_peak=true_peak, parts=1)
+        split = pedalboard_backend.limit(music, SR, -1.0, true_peak=true_peak, parts=2)
+        assert split.shape == whole.shape
+        np.testing.assert_allclose(split, whole, atol=1e-6)
+        assert np.abs(whole).max() < 10 ** (-0.9 / 20)  # and it did limit: 12 dB over, held at the ceiling

@@ -319,7 +319,8 @@ def run_strip(strip: Strip, mixer: Mixer, rate: int) -> Strip:
         wav = mixer.effects.process_stem(settings, strip.wav, rate) if settings.processed else strip.wav
         strip.wav = pan(wav, settings.pan)
         strip.fader_db = strip.level_db + strip.user_db
-        strip.post = measure(strip.wav, rate)
+        unchanged = not settings.processed and settings.pan == 0.0
+        strip.post = strip.before if unchanged else measure(strip.wav, rate)
         return strip
     if strip.before.lufs is None:  # silent or shorter than one loudness block: nothing to balance
         strip.silent = strip.before.sample_peak_dbfs is None
