@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -24,7 +25,7 @@ print("MODULES=" + json.dumps(sorted(m for m in sys.modules if m.split(".")[0] i
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["info", "--help"], ["separate", "--help"], ["transcribe", "--help"],
-                                  ["models", "--help"], ["--version"]])
+                                  ["render", "--help"], ["mix", "--help"], ["models", "--help"], ["--version"]])
 def test_help_imports_no_heavy_module(argv):
     out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True, text=True, timeout=60)
     line = [x for x in out.stdout.splitlines() if x.startswith("MODULES=")][-1]
@@ -45,12 +46,15 @@ def test_python_dash_m_works():
         assert cmd in out.stdout
 
 
-@pytest.mark.parametrize("cmd", ["info", "separate", "transcribe"])
+@pytest.mark.parametrize("cmd", ["info", "separate", "transcribe", "render", "mix"])
 def test_help_has_examples_and_shared_options(cmd):
     out = subprocess.run([sys.executable, "-m", "mirctl", cmd, "--help"], capture_output=True, text=True, timeout=60,
                          env={**__import__("os").environ, "COLUMNS": "200"})
     assert out.returncode == 0
     assert "Examples" in out.stdout
+    # help text in [brackets] is rich markup and vanishes: "Output folder ." was what was left of one
+    assert "(default: ./mirctl_out/<command>)" in out.stdout
+    assert not re.search(r"[A-Za-z] \.(\s{2,}|\s*│|$)", out.stdout, re.M), out.stdout
     for opt in ("--json", "--jobs", "--shard", "--fail-fast", "--report", "--recursive", "--quiet"):
         assert opt in out.stdout
 

@@ -70,7 +70,7 @@ _MODEL = "Model and device"
 
 _OUTPUT_OPTS = [
     ("out_dir", Annotated[Optional[Path], typer.Option(
-        "--out-dir", "-o", help="Output folder [default: ./mirctl_out/<command>].", rich_help_panel=_IO)], None),
+        "--out-dir", "-o", help="Output folder (default: ./mirctl_out/<command>).", rich_help_panel=_IO)], None),
     ("filename", Annotated[Optional[str], typer.Option(
         help="Output path template inside --out-dir, with fields like {track} {stem} {ext} {model} {parent} "
              "{reldir}; see the command's default below.", rich_help_panel=_IO)], None),
@@ -105,7 +105,7 @@ _MODEL_OPTS = [
         help="Where the model runs; auto picks cuda, then mps, then cpu.", rich_help_panel=_MODEL,
         envvar="MIRCTL_DEVICE")], Device.auto),
     ("threads", Annotated[Optional[int], typer.Option(
-        min=1, help="CPU threads per process [default: all cores / --jobs].", rich_help_panel=_MODEL)], None),
+        min=1, help="CPU threads per process (default: all cores / --jobs).", rich_help_panel=_MODEL)], None),
     ("model_path", Annotated[Optional[Path], typer.Option(
         help="Folder (or file) holding the model's weight files; nothing is downloaded.",
         rich_help_panel=_MODEL)], None),
