@@ -325,3 +325,22 @@ def test_saved_stems_are_lowered_together_rather_than_clip(tmp_path):
     assert np.abs(drums).max() < 1.0
     gain = 10 ** (trim / 20)
     np.testing.assert_allclose(vocals, stems["vocals"] * gain, atol=2e-4)  # the same trim for every stem
+
+
+def test_without_pedalboard_effects_exit_2_naming_the_extra_and_flat_still_works(song, tmp_path, monkeypatch):
+    from mirctl.backends import _lazy
+    from mirctl.errors import BackendUnavailable
+
+    real = _lazy.require
+
+    def no_pedalboard(module, extra):
+        if module.startswith("pedalboard"):
+            raise BackendUnavailable("pedalboard is not installed", hint=f"pip install 'mirctl[{extra}]'")
+        return real(module, extra)
+
+    monkeypatch.setattr(_lazy, "require", no_pedalboard)
+    res = cli(song, "-o", tmp_path / "a")
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "pedalboard" in text and "mirctl[mix]" in text and "--preset flat" in text
+    assert cli(song, "-o", tmp_path / "b", "--preset", "flat").exit_code == 0

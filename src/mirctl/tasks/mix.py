@@ -47,8 +47,8 @@ MAX_MATCH_DB = 12.0  # the reference EQ never boosts or cuts a band more than th
 class Params:
     preset: str = option("default", "Mix preset: default, karaoke, vocal-up, instrumental, flat, or a .toml "
                                     "file of your own (see configs/mix/default.toml).", config="preset")
-    target_lufs: float | None = option(None, "Integrated loudness of the master in LUFS [default: -14, or the "
-                                             "--reference's loudness].")
+    target_lufs: float | None = option(None, "Integrated loudness of the master in LUFS (default: -14, or the "
+                                             "--reference's loudness).")
     true_peak: float = option(-1.0, "True-peak ceiling of the master in dBTP.", config="true_peak")
     gains: tuple[str, ...] = option((), "NAME=DB: change a stem's or a role's level after the preset, e.g. "
                                         "vocals=-inf drums=+3 (repeat the option).")
@@ -58,7 +58,7 @@ class Params:
                                          "spectral balance.")
     save_stems: bool = option(False, "Also write every processed stem at its level in the mix.")
     plot: bool = option(False, "Also write a PNG of the stems' and the master's waveforms with their loudness.")
-    sample_rate: int | None = option(None, "Output sample rate [default: the highest among the stems].")
+    sample_rate: int | None = option(None, "Output sample rate (default: the highest among the stems).")
     format: str = option("wav", "Output audio format.", config="format")
     bits: str = option("16", "Sample format for wav/flac.", config="bits")
     mp3_bitrate: int = option(320, "MP3 bitrate in kbit/s.", config="mp3_bitrate")
