@@ -20,7 +20,7 @@ loudness change: ``separate`` followed by it rebuilds the input.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -310,6 +310,7 @@ def run_strip(strip: Strip, mixer: Mixer, rate: int) -> Strip:
     from mirctl.loudness import measure
 
     strip.before = measure(strip.wav, rate)
+    strip.silent = strip.before.sample_peak_dbfs is None
     if strip.muted:
         strip.wav = None
         return strip
@@ -323,7 +324,6 @@ def run_strip(strip: Strip, mixer: Mixer, rate: int) -> Strip:
         strip.post = strip.before if unchanged else measure(strip.wav, rate)
         return strip
     if strip.before.lufs is None:  # silent or shorter than one loudness block: nothing to balance
-        strip.silent = strip.before.sample_peak_dbfs is None
         strip.post = strip.before
         strip.fader_db = strip.user_db
         return strip
@@ -499,16 +499,11 @@ def mix(source: StemSetSource, mixer: Mixer, params: Params, progress: Callable[
     plan, preset = mixer.plan, mixer.plan.preset
     strips, ignored, sr = build_strips(source, plan, params.sample_rate)
     notes = _check_names(plan, strips, source.path)
-    done = [0]
-
-    def one(strip: Strip) -> Strip:
-        out = run_strip(strip, mixer, sr)
-        done[0] += 1
-        return out
-
-    with ThreadPoolExecutor(max_workers=2) as pool:  # pedalboard and soxr release the GIL
-        strips = list(pool.map(one, strips))
-    progress(0.6)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # pedalboard and numpy's matmul release the GIL
+        futures = [pool.submit(run_strip, strip, mixer, sr) for strip in strips]
+        for done, _ in enumerate(as_completed(futures), 1):  # progress from this thread only
+            progress(0.6 * done / len(futures))
+        strips = [f.result() for f in futures]
     live = [s for s in strips if not s.muted]
     if not live:
         raise InputError(f"{source.path}: every stem is muted ({', '.join(s.name for s in strips)})",
