@@ -344,3 +344,12 @@ def test_without_pedalboard_effects_exit_2_naming_the_extra_and_flat_still_works
     text = " ".join(res.output.split())
     assert "pedalboard" in text and "mirctl[mix]" in text and "--preset flat" in text
     assert cli(song, "-o", tmp_path / "b", "--preset", "flat").exit_code == 0
+
+
+def test_a_reference_at_another_rate_is_matched_on_the_bands_both_hold(song, tmp_path):
+    truth = make_stems(seed=3)
+    ref = write_wav(tmp_path / "ref22k.wav", sum(truth.values())[:, ::2] * 0.5, SR // 2, subtype="FLOAT")
+    res = cli(song, "-o", tmp_path, "--reference", ref, "--json")
+    assert res.exit_code == 0, res.output
+    bands = records(res)[0]["result"]["reference"]["eq_db"]
+    assert max(float(hz) for hz in bands) < 0.45 * SR / 2 and len(bands) >= 20

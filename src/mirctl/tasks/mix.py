@@ -12,8 +12,8 @@ The chain (all effects are pedalboard plugins, :mod:`mirctl.backends.pedalboard_
    compressor, optionally matched to a reference (loudness and a 1/3-octave EQ curve),
    brought to ``--target-lufs`` and held under ``--true-peak`` by a true-peak limiter.
 
-Loudness is measured with libebur128 (:mod:`mirctl.loudness`), true peak by 4×
-oversampling with soxr. ``--preset flat`` is the plain sum with no effects and no
+Loudness is measured with libebur128 and true peak by 4× oversampling near the loudest
+samples (:mod:`mirctl.loudness`). ``--preset flat`` is the plain sum with no effects and no
 loudness change: ``separate`` followed by it rebuilds the input.
 """
 
@@ -183,14 +183,14 @@ def load_mixer(params: Params) -> Mixer:
                                      hint=effects.INSTALL_HINT) from None
     reference = None
     if params.reference is not None:
-        reference = analyse_reference(Path(params.reference), params.sample_rate)
+        reference = analyse_reference(Path(params.reference))
     info = {"name": preset.name, "preset": preset.description,
             "effects": f"pedalboard {effects.version()}" if effects else None,
             "reference": str(params.reference) if params.reference else None}
     return Mixer(plan, effects, reference, info)
 
 
-def analyse_reference(path: Path, sample_rate: int | None) -> Reference:
+def analyse_reference(path: Path) -> Reference:
     from mirctl.dsp import third_octave_levels
     from mirctl.errors import MirctlError
     from mirctl.io.audio import read_audio
@@ -396,7 +396,9 @@ def match_reference(effects: Any, ref: Reference, bus: np.ndarray, sr: int, pass
     from mirctl.dsp import third_octave_levels
 
     centres, mine = third_octave_levels(bus, sr, centres=ref.centres)
-    theirs = ref.levels_db[: centres.size]
+    shared = np.isin(centres, ref.centres)  # the bands both rates can hold (a 22 kHz reference has fewer)
+    centres, mine = centres[shared], mine[shared]
+    theirs = ref.levels_db[np.isin(ref.centres, centres)]
     wanted = np.zeros(centres.size)
     now, out = mine, bus
     for _ in range(passes):
