@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from mirctl.types import AudioSource, Note
 
-__all__ = ["Separator", "Transcriber"]
+__all__ = ["Mixer", "Separator", "Transcriber"]
 
 
 def _context(device: str, threads: int | None, model_path: Path | None = None) -> Any:
@@ -130,3 +130,44 @@ class Transcriber(Session):
         with atomic_path(path) as tmp:
             write_midi(tmp, notes_to_midi(notes, self.params.midi_tempo, self.params.multiple_pitch_bends))
         return path
+
+
+class Mixer(Session):
+    """``mirctl mix`` as an object: a stem set in, one mastered stereo mix out.
+
+    Options are the command's: ``target_lufs``, ``true_peak``, ``gains`` (``("vocals=-inf",)``),
+    ``mute``, ``solo``, ``reference`` (a path), ``sample_rate``.
+
+    >>> mixer = Mixer(preset="karaoke", target_lufs=-16)        # doctest: +SKIP
+    >>> wav, sr, report = mixer.mix("separated/htdemucs/song")   # doctest: +SKIP
+    """
+
+    def __init__(self, preset: str = "default", **options: Any) -> None:
+        from mirctl.tasks import mix
+
+        params = _params(mix.Params, "Mixer", preset=preset, **options)
+        super().__init__(mix.TASK, params, _context("cpu", None))
+
+    def mix(self, stems: Any, sr: int | None = None) -> tuple[np.ndarray, int, dict]:
+        """``stems``: a folder of stem files, or ``{name: array}`` (each ``(channels,
+        samples)`` or ``(samples,)``) with their rate ``sr``. Returns the mix (float32
+        ``(2, samples)``), its rate and the report (levels before/after, master, roles)."""
+        from mirctl.pipeline.inputs import expand_stem_sets
+        from mirctl.pipeline.sources import read_stem_set
+        from mirctl.types import StemSetSource
+
+        if isinstance(stems, (str, Path)):
+            from mirctl.errors import InputError
+            from mirctl.io.audio import AUDIO_EXTENSIONS
+
+            item = expand_stem_sets([str(stems)], AUDIO_EXTENSIONS)[0]
+            if item.error:
+                raise InputError(item.error, item.hint)
+            source = read_stem_set(item)
+        else:
+            if sr is None:
+                raise UsageError("stem arrays need their sample rate: pass sr=…")
+            source = StemSetSource("stems", {name: (_audio(wav, sr).wav, int(sr)) for name, wav in stems.items()})
+        result = self.run(source)
+        out = result.outputs["mix"]
+        return out.wav, out.sr, result.data
