@@ -31,7 +31,11 @@ def test_the_readme_example_runs_and_does_what_it_says(tmp_path, monkeypatch, ca
     assert all(s.dtype == np.float32 and s.shape == (1, mix.size) for s in stems.values())
     assert np.allclose(stems["harmonic"] + stems["percussive"], mix, atol=1e-3)  # hpss adds back up
     assert notes[0].pitch == 69 and notes[0].start_s < 0.1
-    assert capsys.readouterr().out.startswith("69 ")
+    out = capsys.readouterr().out
+    assert out.startswith("69 ") and out.splitlines()[1] == "drums"
+    remix = scope["remix"]  # flat: the stems summed again, the percussive part 6 dB down, a mono input centred
+    want = stems["harmonic"][0] + stems["percussive"][0] * 10 ** (-6 / 20)
+    assert remix.shape == (2, mix.size) and np.allclose(remix, want[None], atol=1e-5)
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(str(tmp_path / "tone.mid"))
