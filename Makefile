@@ -69,7 +69,10 @@ demo: setup
 	$(BIN)/mirctl mix mirctl_out/demo/render/song --plot --save-stems -o mirctl_out/demo/mix --overwrite
 	$(BIN)/mirctl mix mirctl_out/demo/separate/hpss/mix --preset flat --mute percussive -o mirctl_out/demo/mix/flat \
 		--overwrite
-	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png, mix/song/mix.png)"
+	$(BIN)/mirctl tag examples/demo/mix.wav mirctl_out/demo/render/song.wav --timeline csv --plot \
+		-o mirctl_out/demo/tag --overwrite
+	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png, mix/song/mix.png," \
+		"tag/*.taggram.png)"
 
 test: setup
 	$(BIN)/python -m pytest -q

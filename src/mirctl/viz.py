@@ -138,3 +138,24 @@ def render_mix(path: str, rows: Sequence[tuple[str, np.ndarray]], sr: int, title
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=100)
     plt.close(fig)
+
+
+def render_taggram(path: str, taggram: np.ndarray, labels: Sequence[str], patch_s: float, title: str = "") -> None:
+    """Tags (rows) over time (3 s patches), the probability as colour, with each tag's
+    mean score beside its name — the picture of musicnn's paper."""
+    import numpy as np
+
+    plt = _pyplot()
+    mean = taggram.mean(axis=0)
+    fig, ax = plt.subplots(figsize=(11, 1.5 + 0.19 * len(labels)))
+    extent = (0, taggram.shape[0] * patch_s, len(labels) - 0.5, -0.5)
+    image = ax.imshow(taggram.T, aspect="auto", interpolation="nearest", cmap="viridis", vmin=0, vmax=1, extent=extent)
+    ax.set_yticks(np.arange(len(labels)))
+    ax.set_yticklabels([f"{name}  {m:.2f}" for name, m in zip(labels, mean)], fontsize=7)
+    ax.set_xlabel("time (s)")
+    if title:
+        ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01, label="probability")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)

@@ -28,6 +28,7 @@ COMMANDS = {
     "eval transcribe": (["eval", "transcribe", "--ref", "{ref}"], {"midi"}, False),
     "eval separate": (["eval", "separate", "--ref", "{ref}"], {"stems"}, False),
     "mix": (["mix"], {"stems"}, True),
+    "tag": (["tag"], {"audio"}, False),
 }
 
 

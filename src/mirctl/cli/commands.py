@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "transcribe": ("mirctl.cli.transcribe", "transcribe"),
     "render": ("mirctl.cli.render", "render"),
     "mix": ("mirctl.cli.mix", "mix"),
+    "tag": ("mirctl.cli.tag", "tag"),
     "models": ("mirctl.cli.models", None),
     "train": ("mirctl.cli.train", None),
     "eval": ("mirctl.cli.eval", None),

@@ -18,6 +18,7 @@ REGISTRY: dict[str, str] = {
     "transcribe": "mirctl.tasks.transcription:TASK",
     "render": "mirctl.tasks.render:TASK",
     "mix": "mirctl.tasks.mix:TASK",
+    "tag": "mirctl.tasks.tagging:TASK",
     "eval separate": "mirctl.tasks.scoring:SEPARATION",
     "eval transcribe": "mirctl.tasks.scoring:TRANSCRIPTION",
 }
