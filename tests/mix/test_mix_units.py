@@ -256,3 +256,92 @@ def test_python_api_mixes_arrays_and_folders_like_the_command(tmp_path):
     assert abs(report["master"]["lufs"] + 18) <= 0.5 and wav.shape == (2, 2 * SR)
     with pytest.raises(UsageError):
         api.Mixer(loudness=3)
+
+
+def test_summary_counts_the_audio_of_finished_inputs_only():
+    from mirctl.pipeline.task import audio_seconds
+
+    records = [{"status": "ok", "result": {"duration_s": 1.5}}, {"status": "failed", "result": {"duration_s": 9.0}},
+               {"status": "ok", "result": {"duration_s": 2.25}}, {"status": "skipped", "result": {}}]
+    assert audio_seconds(records) == {"audio_s": 3.75}
+
+
+def test_third_octave_levels_of_short_and_one_dimensional_signals():
+    from mirctl.dsp import third_octave_levels
+
+    t = np.arange(int(0.1 * SR)) / SR  # shorter than one analysis frame: zero-padded
+    tone = np.sin(2 * np.pi * 2000 * t).astype(np.float32)
+    centres, flat = third_octave_levels(tone, SR)
+    _, stacked = third_octave_levels(tone[None], SR)
+    np.testing.assert_allclose(flat, stacked)
+    assert abs(centres[np.argmax(flat)] - 2000) < 1 and centres[0] < 32
+    low_rate, _ = third_octave_levels(tone, 16000)
+    assert low_rate[-1] < 0.45 * 16000 < low_rate[-1] * 2 ** (1 / 3) * 2 ** (1 / 6) * 1.01
+
+
+def test_measure_reports_what_libebur128_measures():
+    pyebur128 = pytest.importorskip("pyebur128")
+    from mirctl.loudness import loudness_range, measure
+
+    part = sum(make_stems(seconds=6.0, seed=4).values())
+    music = np.concatenate([part * 0.05, part * 0.5], axis=1)  # a quiet then a loud half: a range of ~20 LU
+    mode = pyebur128.MeasurementMode.MODE_I | pyebur128.MeasurementMode.MODE_LRA
+    state = pyebur128.R128State(2, SR, mode)
+    state.add_frames(np.ascontiguousarray(music.T).ravel(), music.shape[1])
+    levels = measure(music, SR)
+    assert abs(levels.lufs - pyebur128.get_loudness_global(state)) < 0.01
+    assert abs(levels.lra - pyebur128.get_loudness_range(state)) < 0.01 and levels.lra > 10
+    assert levels.sample_peak_dbfs == round(20 * math.log10(float(np.abs(music).max())), 2)
+    assert levels.true_peak_dbtp >= levels.sample_peak_dbfs
+    assert levels.as_dict() == {"lufs": levels.lufs, "lra": levels.lra, "sample_peak_dbfs": levels.sample_peak_dbfs,
+                                "true_peak_dbtp": levels.true_peak_dbtp}
+    assert loudness_range(music[:, : int(0.3 * SR)], SR) == (None, None)  # shorter than one 400 ms block
+    surround = np.concatenate([music, music[:1]])  # three channels: numpy's meter, no range
+    lufs, lra = loudness_range(surround, SR)
+    assert lra is None and lufs > levels.lufs
+    quiet = measure(music * 1e-5, SR)  # below the -70 LUFS gate: no loudness, but peaks
+    assert quiet.lufs is None and quiet.lra is None and quiet.sample_peak_dbfs is not None
+
+
+@pytest.mark.parametrize("table,message", [
+    ("[roles.vocals]\ncompressor = { threshold_db = 3, ratio = 2 }\n", "threshold_db = 3 is outside -80 … 0"),
+    ("[roles.vocals]\ncompressor = { threshold_db = -20, ratio = 0.5 }\n", "ratio = 0.5 is outside 1 … 100"),
+    ("[roles.vocals]\neq = [{ type = \"peak\", hz = 5, gain_db = 1 }]\n", "hz = 5 is outside 10 … 30000"),
+    ("[roles.vocals]\neq = [{ type = \"peak\", hz = 500, gain_db = 30 }]\n", "gain_db = 30 is outside -24 … 24"),
+    ("[roles.vocals]\neq = [{ type = \"peak\", hz = 500, gain_db = 3, q = 50 }]\n", "q = 50 is outside 0.1 … 20"),
+    ("[roles.vocals]\nhighpass_hz = 5000\n", "highpass_hz = 5000 is outside 10 … 2000"),
+    ("[roles.vocals]\nsend_db = 6\n", "send_db = 6 is outside -100 … 0"),
+    ("[roles.vocals]\nlevel = true\n", "level must be a number"),
+    ("[master]\nreverb = { room_size = 2 }\n", "room_size = 2 is outside 0 … 1"),
+    ("[master]\nreverb = { size = 0.5 }\n", "unknown key(s) size"),
+    ("[master]\nglue = { threshold_db = -20 }\n", "needs threshold_db and ratio"),
+    ("[roles.vocals]\neq = { type = \"peak\" }\n", "must be a list of bands"),
+    ("[roles]\nvocals = 3\n", "must be a table"),
+    ("colour = 1\n", "unknown key(s) colour"),
+])
+def test_preset_values_are_range_checked(tmp_path, table, message):
+    from mirctl.mixpresets import load_preset
+
+    path = tmp_path / "p.toml"
+    path.write_text(table)
+    with pytest.raises(UsageError) as err:
+        load_preset(str(path))
+    assert message in err.value.message
+    assert str(path) in err.value.message
+
+
+def test_preset_defaults_fill_what_a_file_leaves_out(tmp_path):
+    from mirctl.mixpresets import CompressorSpec, load_preset, preset_names
+
+    path = tmp_path / "mine.toml"
+    path.write_text('[roles.bass]\ncompressor = { threshold_db = -30, ratio = 3 }\neq = [{ type = "low_shelf", '
+                    'hz = 80, gain_db = 2 }]\nsend_db = "-inf"\n[master]\nreverb = {}\n')
+    preset = load_preset(str(path))
+    bass = preset.for_role("bass")
+    assert bass.compressor == CompressorSpec(-30.0, 3.0, 10.0, 100.0) and bass.eq[0].q == 0.7071
+    assert bass.send_db == -math.inf and bass.level == 0.0 and bass.pan == 0.0 and bass.processed
+    assert preset.master.reverb is not None and preset.master.balance and preset.master.normalize
+    assert preset.master.reverb.room_size == 0.35 and preset.master.glue is None
+    assert "roles" not in preset_names() and preset.description == ""
+    with pytest.raises(UsageError, match="no such file"):
+        load_preset(str(tmp_path / "missing.toml"))

@@ -168,6 +168,13 @@ class Session:
         return self.task.process(self.model, source, self.params, progress or _no_progress)
 
 
+def audio_seconds(records: list[dict]) -> dict:
+    """The summary of a task that writes audio: seconds of audio its finished inputs gave
+    (each record's ``duration_s``)."""
+    seconds = sum(r["result"].get("duration_s", 0.0) for r in records if r["status"] == "ok")
+    return {"audio_s": round(seconds, 2)}
+
+
 def _no_progress(_fraction: float) -> None:
     pass
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from mirctl.errors import InputError, MirctlWarning, UsageError
 from mirctl.options import option
-from mirctl.pipeline.task import OutputSlot, Task
+from mirctl.pipeline.task import OutputSlot, Task, audio_seconds
 from mirctl.types import AudioOut, ImageOut, StemSetSource, TaskResult
 
 if TYPE_CHECKING:
@@ -660,8 +660,7 @@ class Mixing(Task[Params]):
         return mix(source, model, params, progress)
 
     def summarize(self, records: list[dict]) -> dict:
-        seconds = sum(r["result"].get("duration_s", 0.0) for r in records if r["status"] == "ok")
-        return {"audio_s": round(seconds, 2)}
+        return audio_seconds(records)
 
 
 def _extensions() -> tuple[str, ...]:

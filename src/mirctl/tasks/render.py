@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from mirctl.errors import InputError, MirctlWarning, UsageError
 from mirctl.options import option
-from mirctl.pipeline.task import OutputSlot, Task
+from mirctl.pipeline.task import OutputSlot, Task, audio_seconds
 from mirctl.types import AudioOut, TaskResult
 
 if TYPE_CHECKING:
@@ -393,8 +393,7 @@ class Rendering(Task[Params]):
         return render(source, model, params, progress)
 
     def summarize(self, records: list[dict]) -> dict:
-        seconds = sum(r["result"].get("duration_s", 0.0) for r in records if r["status"] == "ok")
-        return {"audio_s": round(seconds, 2)}
+        return audio_seconds(records)
 
 
 def open_renderer(synth: str, font_path: str, options: Any, font: Any = None) -> Any:
