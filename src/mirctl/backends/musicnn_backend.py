@@ -55,19 +55,27 @@ def build_musicnn(num_classes: int = 50, frontend_scale: float = 1.6, midend: in
             self.out = nn.Linear(backend, num_classes)
 
         @staticmethod
-        def _freq_max(x: Any) -> Any:  # (B, C, T, F') -> (B, C, T)
-            return x.amax(dim=3)
+        def _pool(conv_out: Any, bn: Any) -> Any:
+            """max over frequency of bn(relu(conv_out)), (B, C, T, F') -> (B, C, T), with
+            the pooling first: relu and a batch norm of positive scale are monotonic, so
+            they commute with max exactly (a channel with a negative scale takes the min),
+            and the two then touch 1/F' of the values (a third of the run time)."""
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            pooled = conv_out.amax(dim=3)
+            if bool((scale < 0).any()):
+                pooled = torch.where(scale[None, :, None] < 0, conv_out.amin(dim=3), pooled)
+            return F.batch_norm(F.relu(pooled), bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0,
+                                bn.eps)
 
         def embed(self, patches: Any) -> tuple[Any, Any]:
             """(batch, 187, 96) -> (logits, penultimate)."""
             x = self.bn_in(patches[:, None])  # (B, 1, T, F)
             padded = F.pad(x, (0, 0, 3, 3))
-            feats = [self._freq_max(self.bn74(F.relu(self.f74(padded)))),
-                     self._freq_max(self.bn77(F.relu(self.f77(padded))))]
+            feats = [self._pool(self.f74(padded), self.bn74), self._pool(self.f77(padded), self.bn77)]
             for conv, bn in zip(self.temporal, self.bn_temporal):
                 k = conv.kernel_size[0]
                 same = F.pad(x, (0, 0, (k - 1) // 2, k - 1 - (k - 1) // 2))  # TF 'same' for an even kernel
-                feats.append(self._freq_max(bn(F.relu(conv(same)))))
+                feats.append(self._pool(conv(same), bn))
             front = torch.cat(feats, dim=1)  # (B, 561, T)
             outs = [front]
             h = front
@@ -264,9 +272,10 @@ class MusicnnTagger:
 
         self.info = {"name": card.name, "sha256": sha256_file(path)}
 
-    def predict(self, batch: Any, size: int = 16) -> tuple[Any, Any]:
+    def predict(self, batch: Any, size: int = 4) -> tuple[Any, Any]:
         """(n, 187, 96) patches -> (probabilities (n, tags), embeddings (n, dims)), ``size``
-        patches at a time (memory stays flat in the file's length)."""
+        patches at a time (memory stays flat in the file's length; 4 measured faster than
+        16 or 32 on 2 cores: the front-end's feature maps stay in cache)."""
         import numpy as np
 
         probs, embeds = [], []
