@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
 PAUSE_GC = frozenset({"info", "separate", "transcribe"})
 #: commands (None: the root's --help/--version) that leave through os._exit once done
 #: (mirctl.cli.app.leave); never a command that trains or holds state worth a full teardown
-FAST_EXIT = frozenset({None, "info", "separate", "transcribe"})
+FAST_EXIT = frozenset({None, "info", "separate", "transcribe", "tag"})
 
 
 def command_in(argv: list[str]) -> str | None:
