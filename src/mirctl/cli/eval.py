@@ -68,3 +68,92 @@ def transcribe(
     from mirctl.tasks import scoring
 
     execute(scoring.TRANSCRIPTION, scoring.Params(ref=ref), inputs, run, score_table="transcription", table=csv)
+
+
+TAG_EPILOG = """Examples:
+
+  mirctl tag clips/ --csv preds.csv && mirctl eval tag --pred preds.csv --labels labels.csv
+
+  mirctl eval tag --pred preds.csv --labels labels.csv --threshold 0.3,piano=0.2 --csv scores.csv
+
+--labels is a multi-hot CSV: a file column (input, path or file) and one 0/1 column per
+tag, named as the model's tags. Rows are matched by file name without folder and
+extension; tags the predictions lack are left out (and said).
+"""
+
+
+@app.command("tag", epilog=TAG_EPILOG)
+def tag(
+    pred: Annotated[Path, typer.Option("--pred", help="Predicted scores: the CSV of `mirctl tag --csv`, or any CSV "
+                                                      "with a file column and a column per tag.", metavar="CSV")],
+    labels: Annotated[Path, typer.Option("--labels", help="True tags: a multi-hot CSV (file column, a 0/1 column "
+                                                          "per tag).", metavar="CSV")],
+    threshold: Annotated[Optional[str], typer.Option("--threshold", help="Decision threshold for precision/recall/F1: "
+                                                     "0.5 (the default) or per tag, 0.3,piano=0.2.",
+                                                     metavar="SCORE|TAG=SCORE,…")] = None,
+    csv: _Csv = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the scores as one JSON object.")] = False,
+) -> None:
+    """Score multi-label tag predictions: precision, recall, F1, ROC-AUC and PR-AUC per tag and macro."""
+    import json as json_lib
+
+    from mirctl.cli.common import guarded
+
+    def compute() -> tuple[dict, list[str]]:
+        from mirctl.evaluation import tagging
+        from mirctl.tasks.tagging import parse_threshold
+
+        default, per_tag = parse_threshold(threshold)
+        tags, reference, estimate, _, notes = tagging.read_tables(pred, labels)
+        unknown = sorted(set(per_tag) - set(tags))
+        if unknown:
+            from mirctl.errors import UsageError
+
+            raise UsageError(f"--threshold names tag(s) {', '.join(unknown)} the tables do not share")
+        limits = {t: per_tag.get(t, 0.5 if default is None else default) for t in tags}
+        return tagging.evaluate(reference, estimate, tags, limits), notes
+
+    report, notes = guarded(compute)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    if csv is not None:
+        _write_tag_table(csv, report)
+    if json_out:
+        typer.echo(json_lib.dumps(report))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{report['files']} files")
+    for column in ("tag", "positives", "precision", "recall", "F1", "ROC-AUC", "PR-AUC"):
+        table.add_column(column, justify="left" if column == "tag" else "right")
+
+    def cell(value: object) -> str:
+        return "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    for name, row in report["tags"].items():
+        table.add_row(name, str(row["positives"]), *(cell(row[k]) for k in ("precision", "recall", "f1", "roc_auc",
+                                                                              "pr_auc")))
+    macro = report["macro"]
+    table.add_row("macro", "", *(cell(macro[k]) for k in ("precision", "recall", "f1", "roc_auc", "pr_auc")),
+                  style="bold")
+    Console().print(table)
+
+
+def _write_tag_table(path: Path, report: dict) -> None:
+    import csv as csv_lib
+    import io
+
+    from mirctl.io.atomic import atomic_path
+
+    buf = io.StringIO()
+    columns = ["tag", "threshold", "positives", "tp", "fp", "fn", "precision", "recall", "f1", "roc_auc", "pr_auc"]
+    writer = csv_lib.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for name, row in report["tags"].items():
+        writer.writerow({"tag": name, **{k: "" if row[k] is None else row[k] for k in columns[1:]}})
+    writer.writerow({"tag": "macro", **{k: "" if report["macro"].get(k) is None else report["macro"][k]
+                                        for k in ("precision", "recall", "f1", "roc_auc", "pr_auc")}})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
