@@ -91,7 +91,8 @@ def tag(
     threshold: Annotated[Optional[str], typer.Option("--threshold", help="Decision threshold for precision/recall/F1: "
                                                      "0.5 (the default) or per tag, 0.3,piano=0.2.",
                                                      metavar="SCORE|TAG=SCORE,…")] = None,
-    csv: _Csv = None,
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="Write one CSV row of scores per tag (and the macro "
+                                                              "means) to this file.", metavar="FILE")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the scores as one JSON object.")] = False,
 ) -> None:
     """Score multi-label tag predictions: precision, recall, F1, ROC-AUC and PR-AUC per tag and macro."""
