@@ -75,7 +75,7 @@ class Staging:
 
 
 # --- a stop request (a --jobs worker's SIGTERM) never splits a commit ----------------------
-_state = {"committing": False, "deferred": False}
+_state = {"committing": False, "deferred": False, "commits": 0}
 _deferred_stop: list = []
 
 
@@ -84,13 +84,19 @@ def committing() -> bool:
     return _state["committing"]
 
 
+def commits() -> int:
+    """How many commits this process has finished (a worker compares it before and
+    after an input: outputs in place whose record is not yet sent must not be stopped)."""
+    return _state["commits"]
+
+
 def defer_stop() -> None:
     """Called by a signal handler during a commit: stop right after it instead."""
     _state["deferred"] = True
 
 
 def on_deferred_stop(callback: object) -> None:
-    """What to call once a commit that deferred a stop has finished (it raises)."""
+    """What to call once a commit that deferred a stop has finished."""
     _deferred_stop[:] = [callback]
 
 
@@ -101,6 +107,7 @@ def _critical() -> Iterator[None]:
         yield
     finally:
         _state["committing"] = False
+        _state["commits"] += 1
     if _state["deferred"]:
         _state["deferred"] = False
         for callback in _deferred_stop:

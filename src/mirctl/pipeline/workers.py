@@ -6,8 +6,10 @@ input at a time and reads back its report record.
 
 Ctrl-C (SIGINT to the whole process group) is the parent's to handle; workers ignore
 it. The first one stops handing out work and asks the busy workers to stop (SIGTERM):
-a worker stops at its next Python instruction, outside the few renames that commit an
-input's outputs, and its staged temporary files are removed as the stop unwinds. A
+a worker stops at its next Python instruction, and its staged temporary files are
+removed as the stop unwinds — unless the input's outputs are being committed or already
+are: then it finishes the renames, sends that input's record, and stops after it (an
+output on disk always has its record). A
 worker that has not stopped after ``GRACE_S`` (stuck in native code) is killed and the
 parent removes its temporary files (their names carry its pid). Records that arrive
 meanwhile are still reported. A second Ctrl-C skips the grace period. Every worker is
@@ -43,29 +45,34 @@ def _worker_main(conn: Any, task_ref: str, params: Any, ctx: Any, model_name: st
     from mirctl.pipeline.task import find_task
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    state = {"before": atomic.commits(), "stop": False}
 
     def stop(signum: int, frame: Any) -> None:
         if atomic.committing():
             atomic.defer_stop()  # finish renaming this input's outputs first
+        elif atomic.commits() > state["before"]:
+            state["stop"] = True  # its outputs are in place: send its record, then stop
         else:
             raise Stop
 
     signal.signal(signal.SIGTERM, stop)
-    atomic.on_deferred_stop(lambda: stop(signal.SIGTERM, None))
+    atomic.on_deferred_stop(lambda: state.update(stop=True))  # the commit finished: report it, then stop
     try:
         task = find_task(task_ref)
         loader = runner._Loader(task, params, ctx)
         request = task.eval_request(params)
-        while True:
+        while not state["stop"]:
             planned = conn.recv()
             if planned is None:
                 break
+            state["before"] = atomic.commits()
             try:
                 record = runner.process_one(task, loader, params, planned, model_name, lambda _f: None, debug,
                                             request)
             except runner.FATAL as err:
                 record = {"_fatal": type(err).__name__, "error": err.message, "hint": err.hint}
             conn.send(record)
+            state["before"] = atomic.commits()
     except (Stop, EOFError, BrokenPipeError, KeyboardInterrupt):
         pass
     finally:
