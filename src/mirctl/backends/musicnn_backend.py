@@ -23,10 +23,6 @@ N_FRAMES = 187
 BN_EPS = 1e-3  # tf.compat.v1.layers.batch_normalization's default
 
 
-def _bn(torch: Any, channels: int) -> Any:
-    return torch.nn.BatchNorm2d(channels, eps=BN_EPS) if channels else None
-
-
 def build_musicnn(num_classes: int = 50, frontend_scale: float = 1.6, midend: int = 64, backend: int = 200) -> Any:
     """musicnn: timbral (7×38, 7×67) and temporal (128/64/32×1) filters over the whole
     mel axis, three dense-residual 1-D convolutions, max+mean pooling, two dense layers."""
