@@ -328,7 +328,7 @@ def test_saved_stems_are_lowered_together_rather_than_clip(tmp_path):
 
 
 def test_without_pedalboard_effects_exit_2_naming_the_extra_and_flat_still_works(song, tmp_path, monkeypatch):
-    from mirctl.backends import _lazy
+    from mirctl.backends import _lazy, pedalboard_backend
     from mirctl.errors import BackendUnavailable
 
     real = _lazy.require
@@ -338,7 +338,7 @@ def test_without_pedalboard_effects_exit_2_naming_the_extra_and_flat_still_works
             raise BackendUnavailable("pedalboard is not installed", hint=f"pip install 'mirctl[{extra}]'")
         return real(module, extra)
 
-    monkeypatch.setattr(_lazy, "require", no_pedalboard)
+    monkeypatch.setattr(pedalboard_backend, "require", no_pedalboard)
     res = cli(song, "-o", tmp_path / "a")
     assert res.exit_code == 2, res.output
     text = " ".join(res.output.split())

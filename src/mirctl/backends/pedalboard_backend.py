@@ -28,14 +28,6 @@ def _pb() -> Any:
     return require("pedalboard", extra="mix")
 
 
-def available() -> bool:
-    try:
-        _pb()
-    except Exception:  # BackendUnavailable
-        return False
-    return True
-
-
 def version() -> str:
     return str(getattr(_pb(), "__version__", "unknown"))
 

@@ -101,6 +101,18 @@ class Plan:
     def names(self) -> set[str]:
         return set(self.gains) | set(self.mute) | set(self.solo)
 
+    def user_gain(self, stem: str, role: str) -> float:
+        """``--gain`` for this stem: by its name, else by its role, else 0 dB."""
+        return self.gains.get(_key(stem), self.gains.get(role, 0.0))
+
+    def muted(self, stem: str, role: str) -> bool:
+        """Left out of the mix: muted or not soloed (by name or role), or at -inf by the
+        preset or by ``--gain``."""
+        key = _key(stem)
+        soloed = not self.solo or key in self.solo or role in self.solo
+        return (key in self.mute or role in self.mute or not soloed
+                or self.preset.for_role(role).level == -math.inf or self.user_gain(stem, role) == -math.inf)
+
 
 def make_plan(params: Params) -> Plan:
     from mirctl.mixpresets import load_preset
@@ -170,14 +182,13 @@ def load_mixer(params: Params) -> Mixer:
     plan = validate(params)
     preset = plan.preset
     needs_effects = preset.master.normalize or any(s.processed for s in preset.roles.values())
-    effects = None
+    effects, version = None, None
     if needs_effects:
         from mirctl.backends import pedalboard_backend as effects
-        from mirctl.backends._lazy import require
         from mirctl.errors import BackendUnavailable
 
         try:
-            require("pedalboard", extra="mix")
+            version = effects.version()  # imports pedalboard
         except BackendUnavailable as err:
             raise BackendUnavailable(f"--preset {preset.name}: {err.message}",
                                      hint=effects.INSTALL_HINT) from None
@@ -185,7 +196,7 @@ def load_mixer(params: Params) -> Mixer:
     if params.reference is not None:
         reference = analyse_reference(Path(params.reference))
     info = {"name": preset.name, "preset": preset.description,
-            "effects": f"pedalboard {effects.version()}" if effects else None,
+            "effects": f"pedalboard {version}" if effects else None,
             "reference": str(params.reference) if params.reference else None}
     return Mixer(plan, effects, reference, info)
 
@@ -297,11 +308,8 @@ def build_strips(source: StemSetSource, plan: Plan, rate_wanted: int | None) -> 
         settings = plan.preset.for_role(roles[n])
         strips.append(Strip(n, roles[n], w, settings.level, send_db=settings.send_db))
     for s in strips:
-        key = _key(s.name)
-        s.user_db = plan.gains.get(key, plan.gains.get(s.role, 0.0))
-        soloed = not plan.solo or key in plan.solo or s.role in plan.solo
-        s.muted = (key in plan.mute or s.role in plan.mute or not soloed
-                   or s.level_db == -math.inf or s.user_db == -math.inf)
+        s.user_db = plan.user_gain(s.name, s.role)
+        s.muted = plan.muted(s.name, s.role)
     return strips, ignored, rate
 
 
@@ -635,18 +643,8 @@ class Mixing(Task[Params]):
         from mirctl.mixpresets import MIXTURE, role_of
 
         plan = make_plan(params)
-        kept = []
-        for member in item.members:
-            name = Path(member).stem
-            key = _key(name)
-            role = role_of(name)
-            if role == MIXTURE or key in plan.mute or role in plan.mute or (
-                    plan.solo and key not in plan.solo and role not in plan.solo):
-                continue
-            level = plan.preset.for_role(role).level
-            if level == -math.inf or plan.gains.get(key, plan.gains.get(role, 0.0)) == -math.inf:
-                continue
-            kept.append(name)
+        names = [Path(member).stem for member in item.members]
+        kept = [n for n in names if role_of(n) != MIXTURE and not plan.muted(n, role_of(n))]
         return self._slots(params, kept)
 
     def model_name(self, params: Params) -> str:
