@@ -96,19 +96,30 @@ def integrated_loudness(wav: np.ndarray, sr: int) -> float | None:
 
     None when shorter than one 400 ms block; -inf when every block is gated out (silence).
     """
-    step = int(round(STEP_S * sr))
-    if wav.shape[-1] < int(round(BLOCK_S / STEP_S)) * step:
+    if _shorter_than_a_block(wav, sr):
         return None
     ebur = _ebur128() if wav.shape[0] <= 2 else None
     if ebur is None:
         return integrated_loudness_numpy(wav, sr)
-    state = ebur.R128State(wav.shape[0], sr, ebur.MeasurementMode.MODE_I)
+    return _libebur128(ebur, wav, sr, with_range=False)[0]
+
+
+def _shorter_than_a_block(wav: np.ndarray, sr: int) -> bool:
+    return wav.shape[-1] < int(round(BLOCK_S / STEP_S)) * int(round(STEP_S * sr))
+
+
+def _libebur128(ebur: object, wav: np.ndarray, sr: int, with_range: bool) -> tuple[float, float | None]:
+    """(integrated loudness, loudness range or None) of mono/stereo audio at least one
+    400 ms block long, in one libebur128 pass."""
+    mode = ebur.MeasurementMode.MODE_I | (ebur.MeasurementMode.MODE_LRA if with_range else 0)  # type: ignore[attr-defined]
+    state = ebur.R128State(wav.shape[0], sr, mode)  # type: ignore[attr-defined]
     frames = np.ascontiguousarray(wav.T, dtype=np.float32)  # interleaved
     for start in range(0, frames.shape[0], 1 << 20):
         chunk = frames[start:start + (1 << 20)]
         state.add_frames(chunk.ravel(), chunk.shape[0])
-    value = float(ebur.get_loudness_global(state))
-    return float("-inf") if value == float("-inf") or value < -1e3 else value
+    value = float(ebur.get_loudness_global(state))  # type: ignore[attr-defined]
+    lufs = float("-inf") if value == float("-inf") or value < -1e3 else value
+    return lufs, float(ebur.get_loudness_range(state)) if with_range else None  # type: ignore[attr-defined]
 
 
 def integrated_loudness_numpy(wav: np.ndarray, sr: int) -> float | None:
@@ -232,19 +243,9 @@ def loudness_range(wav: np.ndarray, sr: int) -> tuple[float | None, float | None
     """(integrated loudness, loudness range) in one libebur128 pass; the range is None
     without pyebur128 or for more than two channels."""
     ebur = _ebur128() if wav.shape[0] <= 2 else None
-    step = int(round(STEP_S * sr))
-    if wav.shape[-1] < int(round(BLOCK_S / STEP_S)) * step:
-        return None, None
-    if ebur is None:
-        return integrated_loudness_numpy(wav, sr), None
-    mode = ebur.MeasurementMode.MODE_I | ebur.MeasurementMode.MODE_LRA
-    state = ebur.R128State(wav.shape[0], sr, mode)
-    frames = np.ascontiguousarray(wav.T, dtype=np.float32)
-    for start in range(0, frames.shape[0], 1 << 20):
-        chunk = frames[start:start + (1 << 20)]
-        state.add_frames(chunk.ravel(), chunk.shape[0])
-    lufs = float(ebur.get_loudness_global(state))
-    return (lufs if lufs > -1e3 else float("-inf")), float(ebur.get_loudness_range(state))
+    if ebur is None or _shorter_than_a_block(wav, sr):
+        return integrated_loudness(wav, sr), None
+    return _libebur128(ebur, wav, sr, with_range=True)
 
 
 def measure(wav: np.ndarray, sr: int) -> Levels:
