@@ -235,6 +235,7 @@ class Strip:
     muted: bool = False
     before: Levels | None = None
     post: Levels | None = None  # after its chain and pan, before the fader
+    after: Levels | None = None  # as it sits in the mix (fader and master gain applied)
     fader_db: float = 0.0
     send_db: float = -math.inf
     silent: bool = False
@@ -565,7 +566,7 @@ def mix(source: StemSetSource, mixer: Mixer, params: Params, progress: Callable[
     for s in strips:
         entry: dict[str, Any] = {"role": s.role, "muted": s.muted, "before": s.before.as_dict()}
         if not s.muted:
-            after = s.post.shifted(s.fader_db + common_db) if s.post else None
+            s.after = after = s.post.shifted(s.fader_db + common_db) if s.post else None
             entry["after"] = after.as_dict() if after else None
             entry["loudness_change_lu"] = (round(after.lufs - s.before.lufs, 2)
                                            if after and after.lufs is not None and s.before.lufs is not None else None)
@@ -603,8 +604,7 @@ def _plot(strips: list[Strip], common: float, bus: np.ndarray, master: Levels, s
     rows = []
     for s in strips:
         if not s.muted:
-            gain = 20 * math.log10(common) + s.fader_db if common > 0 else -math.inf
-            rows.append((_label(f"{s.name} ({s.role})", s.post.shifted(gain) if s.post else None), s.wav * common))
+            rows.append((_label(f"{s.name} ({s.role})", s.after), s.wav * common))
     rows.append((_label("master", master), bus))
 
     def draw(path: str) -> None:
