@@ -49,7 +49,9 @@ def build(only: str | None = None) -> typer.Typer:
         if function is None:
             cli.add_typer(module.app, name=name)
         else:
-            cli.command(name, epilog=module.EPILOG)(getattr(module, function))
+            from mirctl.cli.common import reflow
+
+            cli.command(name, epilog=reflow(module.EPILOG))(getattr(module, function))
     return cli
 
 

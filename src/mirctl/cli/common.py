@@ -121,6 +121,20 @@ def param_option(params: type, name: str, *decls: str, **kw: Any) -> Any:
     return typer.Option(*decls, help=help_of(params, name), **kw)
 
 
+def reflow(epilog: str | None) -> str | None:
+    """An epilog as rich should print it: prose paragraphs joined into one line each (rich
+    wraps them to the terminal; a hard break at 90 columns would break every line again on
+    an 80-column terminal), example paragraphs (every line indented) kept line for line."""
+    if not epilog:
+        return epilog
+    paragraphs = []
+    for block in epilog.strip("\n").split("\n\n"):
+        lines = block.split("\n")
+        paragraphs.append(block if all(line.startswith("  ") for line in lines)
+                          else " ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs) + "\n"
+
+
 def bundled_options(extra: list[tuple[str, Any, Any]], bundle: str, cls: type) -> Callable[[Callable], Callable]:
     """Add the options ``extra`` (name, annotation, default) to a command's signature;
     the command receives their values as one ``cls`` instance in its ``bundle`` argument."""

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mirctl.cli.common import Common, execute, runner_command
+from mirctl.cli.common import Common, execute, reflow, runner_command
 
 app = typer.Typer(
     help="Score predictions against references with the metrics --eval uses; one row per input on screen, "
@@ -42,7 +42,7 @@ _Csv = Annotated[Optional[Path], typer.Option("--csv", help="Write one CSV row o
                                               metavar="FILE")]
 
 
-@app.command("separate", epilog=SEPARATE_EPILOG)
+@app.command("separate", epilog=reflow(SEPARATE_EPILOG))
 @runner_command(outputs=False, model=False)
 def separate(
     inputs: Annotated[list[str], typer.Argument(help="Folders of estimated stems; -r finds every stem folder below.")],
@@ -56,7 +56,7 @@ def separate(
     execute(scoring.SEPARATION, scoring.Params(ref=ref), inputs, run, score_table="separation", table=csv)
 
 
-@app.command("transcribe", epilog=TRANSCRIBE_EPILOG)
+@app.command("transcribe", epilog=reflow(TRANSCRIBE_EPILOG))
 @runner_command(outputs=False, model=False)
 def transcribe(
     inputs: Annotated[list[str], typer.Argument(help="Estimated notes: .mid/.midi/.csv files, folders or globs.")],
@@ -82,7 +82,7 @@ extension; tags the predictions lack are left out (and said).
 """
 
 
-@app.command("tag", epilog=TAG_EPILOG)
+@app.command("tag", epilog=reflow(TAG_EPILOG))
 def tag(
     pred: Annotated[Path, typer.Option("--pred", help="Predicted scores: the CSV of `mirctl tag --csv`, or any CSV "
                                                       "with a file column and a column per tag.", metavar="CSV")],
