@@ -88,6 +88,29 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
     assert (tmp_path / "whole" / "model.safetensors").read_bytes() == (tmp_path / "cut" / "model.safetensors").read_bytes()
 
 
+class WithExtras(fake.Points):
+    """evaluate() also returns values that are not numbers: facts about those weights."""
+
+    def evaluate(self, model, prepared, params):
+        metrics = super().evaluate(model, prepared, params)
+        return {**metrics, "numpy_scalar": __import__("numpy").float32(0.5),
+                "weights": {"digest": metrics["digest"], "accuracy": metrics["accuracy"]}}
+
+
+def test_non_numeric_validation_values_go_to_the_card_of_their_weights_and_survive_resume(tmp_path):
+    extras = WithExtras()
+    whole = Collect()
+    train(extras, fake.Params(), opts(tmp_path, "whole"), whole)
+    assert all("weights" not in r for r in whole.valid) and all(r["numpy_scalar"] == 0.5 for r in whole.valid)
+    best = max(whole.valid, key=lambda r: (r["accuracy"], -r["step"]))
+    card = json.loads((tmp_path / "whole" / "card.json").read_text())
+    assert card["weights"] == {"digest": best["digest"], "accuracy": best["accuracy"]}  # the best's, not the last's
+    assert "weights" not in card["metrics"] and card["metrics"]["numpy_scalar"] == 0.5
+    train(extras, fake.Params(), opts(tmp_path, "cut"), stop=lambda step: step == 37)
+    train(extras, fake.Params(), opts(tmp_path, "cut"))  # resumed: the best so far came from the first part
+    assert json.loads((tmp_path / "cut" / "card.json").read_text())["weights"] == card["weights"]
+
+
 def test_early_stopping_and_a_finished_run_is_skipped(tmp_path):
     o = opts(tmp_path, max_steps=2000, patience=2, lr=0.05)
     summary = train(fake.TRAINABLE, fake.Params(), o)

@@ -73,7 +73,8 @@ class Trainable:
 
     def evaluate(self, model: Any, prepared: Prepared, params: Any) -> dict[str, float]:
         """Validation metrics (must include ``monitor``); the model is in eval mode and
-        gradients are off."""
+        gradients are off. Values that are not numbers (a dict of per-class thresholds…)
+        are not reported per validation: those of the best validation go into the card."""
         raise NotImplementedError
 
     def card(self, params: Any, info: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -102,6 +103,19 @@ def _to_device(batch: Any, device: str) -> Any:
     if isinstance(batch, dict):
         return {k: _to_device(v, device) for k, v in batch.items()}
     return batch
+
+
+def _split_metrics(values: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """evaluate()'s numbers (reported, monitored) and its other values: JSON-able facts
+    about those weights (per-class thresholds, per-class scores) that are not reported at
+    each validation but written into the card of the checkpoint they belong to."""
+    metrics, extras = {}, {}
+    for key, value in values.items():
+        if isinstance(value, numbers.Real) or getattr(value, "ndim", None) == 0:  # numpy / torch scalars too
+            metrics[key] = float(value)
+        else:
+            extras[key] = _jsonable(value)
+    return metrics, extras
 
 
 def _better(value: float, best: float | None, mode: str) -> bool:
@@ -201,19 +215,21 @@ def _train(torch: Any, np: Any, trainable: Trainable, params: Any, options: Trai
     step, best, bad, elapsed = 0, None, 0, 0.0
     validated_at = saved_at = -1
     best_metrics: dict[str, Any] = {}
+    best_extras: dict[str, Any] = {}  # evaluate()'s non-numeric values (thresholds…) of the best validation
     if state is not None:  # resume: weights, optimizer, RNG and counters of the last save
         model.load_state_dict(load_weights(out / RESUME / WEIGHTS))
         optimizer.load_state_dict(torch.load(out / RESUME / OPTIMIZER, map_location=device, weights_only=True))
         torch.set_rng_state(torch.load(out / RESUME / RNG, weights_only=True))
         step, best, bad, elapsed = state["step"], state["best"], state["bad_validations"], state["elapsed_s"]
         best_metrics = state.get("best_metrics", {})
+        best_extras = state.get("best_extras", {})
     summary.resumed_from = step
 
     def save(status: str, final: bool = False, best_weights: bool = False) -> None:
         nonlocal saved_at
         out.mkdir(parents=True, exist_ok=True)
         card = {"format": FORMAT, "name": out.name, "task": trainable.name, "backend": trainable.backend,
-                **trainable.card(params, prepared.info), "params": _jsonable(params),
+                **trainable.card(params, prepared.info), **best_extras, "params": _jsonable(params),
                 "training": {"data": str(options.data), "command": options.command, "seed": options.seed,
                              "steps": step, "batch_size": options.batch_size, "lr": options.lr,
                              "examples": {"train": len(prepared.train), "valid": len(prepared.valid)},
@@ -229,7 +245,8 @@ def _train(torch: Any, np: Any, trainable: Trainable, params: Any, options: Trai
                 torch.save(optimizer.state_dict(), stage.path_for(out / RESUME / OPTIMIZER))
                 torch.save(torch.get_rng_state(), stage.path_for(out / RESUME / RNG))
                 resume = {"settings": settings, "step": step, "best": best, "bad_validations": bad,
-                          "elapsed_s": elapsed + (time.perf_counter() - started), "best_metrics": best_metrics}
+                          "elapsed_s": elapsed + (time.perf_counter() - started), "best_metrics": best_metrics,
+                          "best_extras": best_extras}
                 stage.path_for(out / RESUME / STATE).write_text(json.dumps(resume, indent=1), encoding="utf-8")
             stage.path_for(out / CARD).write_text(json.dumps(card, indent=1), encoding="utf-8")
         saved_at = step
@@ -238,16 +255,16 @@ def _train(torch: Any, np: Any, trainable: Trainable, params: Any, options: Trai
 
     def validate_now() -> bool:
         """Run validation; returns True when training should stop early."""
-        nonlocal best, bad, best_metrics, validated_at
+        nonlocal best, bad, best_metrics, best_extras, validated_at
         validated_at = step
         model.eval()
         with torch.no_grad():
-            metrics = {k: float(v) for k, v in trainable.evaluate(model, prepared, params).items()}
+            metrics, extras = _split_metrics(trainable.evaluate(model, prepared, params))
         model.train()
         value = metrics.get(trainable.monitor)
         improved = _better(value, best, trainable.mode)
         if improved:
-            best, bad, best_metrics = value, 0, {"step": step, **metrics}
+            best, bad, best_metrics, best_extras = value, 0, {"step": step, **metrics}, extras
         else:
             bad += 1
         reporter.validation({"event": "valid", "step": step, **metrics, "improved": improved})
