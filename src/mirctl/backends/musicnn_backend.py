@@ -215,19 +215,30 @@ def power_spectrogram(x: Any, n_fft: int = N_FFT, hop: int = HOP) -> Any:
     return out
 
 
-def log_mel(mono: Any, sr: int) -> Any:
-    """musicnn's input: the power mel spectrogram of 16 kHz audio (512-point FFT, hop 256,
-    96 Slaney bands, centred frames: librosa's ``melspectrogram`` defaults), rounded to
-    float16 as musicnn stores it, then ``log10(1 + 10000·mel)`` in float32 (what numpy
-    1.x, which musicnn ran on, computes from a float16 array; numpy 2 would stay in
-    float16 and overflow). (frames, 96)."""
+def mel_power(mono: Any, sr: int) -> Any:
+    """The power mel spectrogram of 16 kHz audio (512-point FFT, hop 256, 96 Slaney
+    bands, centred frames: librosa's ``melspectrogram`` defaults), rounded to float16 as
+    musicnn stores it (returned as float32). (frames, 96)."""
     import numpy as np
 
     from mirctl.dsp import resample
 
     x = resample(np.asarray(mono, np.float32)[None], sr, SAMPLE_RATE)[0]
     mel = power_spectrogram(x) @ mel_filters().T
-    return np.log10(10000 * mel.astype(np.float16).astype(np.float32) + 1)
+    return mel.astype(np.float16).astype(np.float32)
+
+
+def compress(mel: Any) -> Any:
+    """``log10(1 + 10000·mel)`` in float32 (what numpy 1.x, which musicnn ran on, computes
+    from its float16 array; numpy 2 would stay in float16 and overflow)."""
+    import numpy as np
+
+    return np.log10(10000 * np.asarray(mel, np.float32) + 1)
+
+
+def log_mel(mono: Any, sr: int) -> Any:
+    """musicnn's input, (frames, 96): :func:`compress` of :func:`mel_power`."""
+    return compress(mel_power(mono, sr))
 
 
 def patches(rep: Any) -> Any:

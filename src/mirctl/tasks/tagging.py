@@ -23,10 +23,12 @@ PATCH_S = 187 * 256 / 16000  # 2.992 s of audio per taggram row
 @dataclass(frozen=True)
 class Params:
     model: str = option("musicnn-mtt", "Tagger: musicnn-mtt, musicnn-msd, vgg-mtt or vgg-msd "
-                                       "(`mirctl models list --task tag`).", config="model")
+                                       "(`mirctl models list --task tag`), or a checkpoint folder of "
+                                       "`mirctl train tag`.", config="model")
     top_k: int = option(5, "How many of the best tags to report per file.", config="top_k")
     threshold: str | None = option(None, "Multi-label decisions: a score (0.3) for every tag, or TAG=SCORE pairs "
-                                         "(piano=0.2,vocal=0.4) with an optional default (0.3,piano=0.2).")
+                                         "(piano=0.2,vocal=0.4) with an optional default (0.3,piano=0.2). A model "
+                                         "trained by `mirctl train tag` brings per-tag thresholds of its own.")
     timeline: str | None = option(None, "Also write the taggram (one row per 3 s patch): csv, or npz (taggram, start_s, tags).")
     plot: bool = option(False, "Also write a PNG of the taggram (tags over time).")
     embeddings: bool = option(False, "Also write the penultimate-layer embeddings per patch (.npz: patches, mean).")
@@ -84,9 +86,14 @@ def tag(source: AudioSource, model: Any, params: Params) -> TaskResult:
         "scores": {labels[i]: round(float(scores[i]), 6) for i in range(len(labels))},
     }
     default, per_tag = parse_threshold(params.threshold)
+    tuned = getattr(model, "thresholds", None)  # a trained checkpoint's, tuned on its validation clips
     if default is not None or per_tag:
         limits = {name: per_tag.get(name, default) for name in labels}
+    elif tuned:
+        limits = {name: tuned.get(name) for name in labels}
+    if default is not None or per_tag or tuned:
         data["tags"] = [labels[i] for i in order if limits[labels[i]] is not None and scores[i] >= limits[labels[i]]]
+        data["thresholds"] = "given" if default is not None or per_tag else "tuned"
     outputs: dict[str, Any] = {}
     times = np.arange(taggram.shape[0]) * PATCH_S
     if params.timeline == "csv":

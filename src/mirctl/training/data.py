@@ -1,0 +1,157 @@
+"""Training data tables and splits shared by the trainable tasks.
+
+A labels table is a CSV with one row per clip: a file column (``path``, ``file``,
+``filename``, ``input`` or ``track``, else the first column; relative to ``--data``),
+optional ``split`` (``train`` / ``valid`` (``val``, ``validation``) / ``test``) and
+``group`` columns (clips of one song or album share a group, so no group is on both
+sides of a split), and the labels:
+
+- multi-label (``mirctl train tag``): one 0/1 column per tag, or one ``tags`` column of
+  tag names separated by ``;`` or ``|`` (``piano;bass``);
+
+Clips are audio files (any format ``mirctl`` reads) or ``.npy`` arrays of samples (as
+course data sets ship them), whose rate the task is told (``--npy-sr``).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from mirctl.errors import InputError, UsageError
+
+KEY_COLUMNS = ("path", "file", "filename", "input", "track")
+SPLITS = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "dev": "valid", "test": "test"}
+META_COLUMNS = ("split", "group")
+
+
+@dataclass(frozen=True)
+class LabelledClip:
+    path: Path
+    target: tuple[float, ...]  # multi-hot, in the table's tag order
+    split: str | None = None  # train | valid | test | None (the runner's split decides)
+    group: str | None = None
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+    except FileNotFoundError:
+        raise UsageError(f"labels table {path} does not exist",
+                         hint="pass --labels FILE, or put labels.csv in the --data folder") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise UsageError(f"cannot read labels table {path}: {err}") from None
+    if not rows:
+        raise UsageError(f"labels table {path} has no rows")
+    return header, [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
+
+
+def _key(header: list[str]) -> str:
+    return next((c for c in header if c.lower() in KEY_COLUMNS), header[0])
+
+
+def _split(value: str | None, path: Path, line: int) -> str | None:
+    if not value:
+        return None
+    split = SPLITS.get(value.lower())
+    if split is None:
+        raise UsageError(f"{path} line {line}: split {value!r} is not one of train, valid, test")
+    return split
+
+
+def read_multilabel(path: Path, data: Path) -> tuple[list[str], list[LabelledClip]]:
+    """(tags, clips) of a multi-label table (see the module's docs)."""
+    header, rows = _read_csv(path)
+    key = _key(header)
+    lowered = {c.lower(): c for c in header}
+    meta = {lowered[m] for m in META_COLUMNS if m in lowered}
+    names_column = lowered.get("tags")
+    if names_column is not None:
+        tags = sorted({t.strip() for row in rows for t in re.split(r"[;|]", row[names_column]) if t.strip()})
+    else:
+        tags = [c for c in header if c != key and c not in meta]
+    if not tags:
+        raise UsageError(f"{path} has no tag columns",
+                         hint="a multi-hot CSV: path,piano,bass,… with 0/1 values (or a `tags` column: piano;bass)")
+    clips = []
+    for line, row in enumerate(rows, start=2):
+        if not row.get(key):
+            raise UsageError(f"{path} line {line}: the {key} column is empty")
+        if names_column is not None:
+            present = {t.strip() for t in re.split(r"[;|]", row[names_column]) if t.strip()}
+            target = tuple(1.0 if t in present else 0.0 for t in tags)
+        else:
+            values = []
+            for tag in tags:
+                cell = row.get(tag, "")
+                if cell not in ("0", "1", "0.0", "1.0"):
+                    raise UsageError(f"{path} line {line}: {tag} = {cell!r}; labels are 0 or 1")
+                values.append(float(cell))
+            target = tuple(values)
+        clip_path = Path(row[key]).expanduser()
+        clips.append(LabelledClip(clip_path if clip_path.is_absolute() else Path(data) / clip_path, target,
+                                  _split(row.get(lowered.get("split", "")), path, line),
+                                  row.get(lowered.get("group", "")) or None))
+    missing = [c.path for c in clips if not c.path.is_file()]
+    if missing:
+        shown = ", ".join(str(p) for p in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise UsageError(f"{len(missing)} clip(s) named in {path} do not exist: {shown}",
+                         hint="paths in the table are relative to the --data folder")
+    return tags, clips
+
+
+def split(clips: Sequence[LabelledClip], fraction: float, seed: int) -> tuple[list[LabelledClip], list[LabelledClip]]:
+    """(train, valid): the table's own ``split`` column where it has one (``test`` rows
+    are left out), else a seeded random ``fraction`` of the groups (each clip its own
+    group when there is no ``group`` column) for validation."""
+    import numpy as np
+
+    if any(c.split for c in clips):
+        train = [c for c in clips if c.split in (None, "train")]
+        valid = [c for c in clips if c.split == "valid"]
+        if not valid:
+            raise UsageError("the labels table has a split column but no valid rows",
+                             hint="mark some rows valid, or drop the column to split at random (--valid-fraction)")
+        return train, valid
+    if not 0.0 < fraction < 1.0:
+        raise UsageError(f"--valid-fraction {fraction} must be between 0 and 1")
+    groups = sorted({c.group if c.group is not None else str(c.path) for c in clips})
+    if len(groups) < 2:
+        raise UsageError("one clip (or one group) cannot be split into training and validation",
+                         hint="label more clips, or give a split column")
+    order = np.random.default_rng([seed, 7]).permutation(len(groups))
+    n_valid = min(len(groups) - 1, max(1, round(fraction * len(groups))))
+    valid_groups = {groups[i] for i in order[:n_valid]}
+    in_valid = [(c.group if c.group is not None else str(c.path)) in valid_groups for c in clips]
+    return [c for c, v in zip(clips, in_valid) if not v], [c for c, v in zip(clips, in_valid) if v]
+
+
+def load_clip(path: Path, npy_sr: int) -> tuple[Any, int]:
+    """(mono float32 samples, rate) of an audio file or a ``.npy`` array of samples
+    (1-D, or 2-D with channels on the shorter axis) at ``npy_sr``."""
+    import numpy as np
+
+    from mirctl.dsp import to_mono
+
+    if path.suffix.lower() == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise InputError(f"{path} is not a readable .npy array ({err})") from None
+        if array.ndim == 2:
+            array = array if array.shape[0] <= array.shape[1] else array.T
+            array = array.mean(axis=0)
+        if array.ndim != 1 or not np.issubdtype(array.dtype, np.number):
+            raise InputError(f"{path} holds a {array.dtype} array of shape {array.shape}, not audio samples",
+                             hint="a .npy clip is a 1-D array of samples (or channels × samples)")
+        return np.asarray(array, np.float32), npy_sr
+    from mirctl.io.audio import read_audio
+
+    wav, sr = read_audio(path)
+    return to_mono(wav), sr
