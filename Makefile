@@ -71,6 +71,10 @@ demo: setup
 		--overwrite
 	$(BIN)/mirctl tag examples/demo/mix.wav mirctl_out/demo/render/song.wav --timeline csv --plot \
 		-o mirctl_out/demo/tag --overwrite
+	$(BIN)/mirctl train tag --data examples/demo/tagset --width 16 --max-steps 80 --valid-every 40 \
+		-o mirctl_out/demo/tagger --overwrite
+	$(BIN)/mirctl tag examples/demo/tagset/clips/clip00[0-4].wav --model mirctl_out/demo/tagger \
+		-o mirctl_out/demo/tag --overwrite
 	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png, mix/song/mix.png," \
 		"tag/*.taggram.png)"
 

@@ -4,7 +4,8 @@
 
 writes ``melody.mid`` (the notes), ``song.mid`` (piano, bass and drums as General MIDI
 tracks), ``piano.wav`` (those notes on a piano-like synth),
-``drums.wav`` and ``bass.wav``, and ``mix.wav`` (all three, 44.1 kHz stereo). Everything
+``drums.wav`` and ``bass.wav``, and ``mix.wav`` (all three, 44.1 kHz stereo), and ``tagset/`` (48 labelled 3 s clips
+for ``mirctl train tag``, from :func:`mirctl.testing.write_multilabel_set`). Everything
 is deterministic, so the files are the same on every machine.
 """
 
@@ -102,6 +103,10 @@ def main(folder: Path) -> None:
     pm.instruments.append(inst)
     pm.write(str(folder / "melody.mid"))
     song(folder / "song.mid")
+    # a small multi-label set for `mirctl train tag` (tones, low sines, noise bursts, clicks)
+    from mirctl.testing import write_multilabel_set
+
+    write_multilabel_set(folder / "tagset", n=48, seed=0)
     print(f"demo material written to {folder}")
 
 

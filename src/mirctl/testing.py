@@ -34,7 +34,8 @@ def multilabel_clip(active: tuple[bool, ...] | list[bool], rng: np.random.Genera
     random level: ``tone`` a harmonic tone (fundamental 220–880 Hz) over part of the clip,
     ``bass`` a low sine (45–110 Hz), ``noise`` decaying white-noise bursts, ``clicks`` a
     click train (4–12 per second); always a faint noise floor (-66 dBFS), so a clip
-    without tags is not digital silence. A multi-label training set for taggers."""
+    without tags is not digital silence; scaled down to a 0.9 peak where the sum exceeds
+    it. A multi-label training set for taggers."""
     n = int(sec * sr)
     t = np.arange(n) / sr
     out = rng.normal(0.0, 10 ** (-66 / 20), n)
@@ -55,7 +56,8 @@ def multilabel_clip(active: tuple[bool, ...] | list[bool], rng: np.random.Genera
         period = int(sr / rng.uniform(4, 12))
         for i in range(int(rng.integers(0, period)), n - 8, period):
             out[i:i + 8] += level() * 4 * np.hanning(8)
-    return out.astype(np.float32)
+    peak = np.abs(out).max()
+    return (out * (0.9 / peak if peak > 0.9 else 1.0)).astype(np.float32)
 
 
 def write_multilabel_set(folder: Any, n: int = 80, seed: int = 0, sec: float = 3.0, sr: int = 16000,

@@ -308,3 +308,13 @@ def test_a_checkpoint_of_another_task_is_refused_by_tag(tmp_path):
     sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
     res = cli("tag", tmp_path / "a.wav", "--model", tmp_path / "ck")
     assert res.exit_code == 2 and "trained for 'points', not 'tag'" in res.output
+
+
+def test_the_screen_shows_each_files_top_tags_and_decisions(trained):
+    data, out, _ = trained
+    res = cli("tag", data / "clips" / "clip001.wav", "--model", out)
+    assert res.exit_code == 0, res.output
+    result = lines(cli("tag", data / "clips" / "clip001.wav", "--model", out, "--json"))[0]["result"]
+    shown = "        " + ", ".join(f"{name} {score:.2f}" for name, score in result["top"])
+    assert shown in res.output
+    assert f"tags (tuned thresholds): {', '.join(result['tags']) or 'none'}" in res.output

@@ -34,6 +34,20 @@ file's scores are the mean over its patches; a file shorter than 3 s is repeated
 """
 
 
+def _describe(record: dict) -> str | None:
+    """The top tags under a file's status line (and its multi-label decisions)."""
+    from rich.markup import escape
+
+    r = record.get("result") or {}
+    if not r.get("top"):
+        return None
+    text = "        " + ", ".join(f"{escape(name)} [bold]{score:.2f}[/]" for name, score in r["top"])
+    if "tags" in r:
+        text += (f"\n        tags ({r['thresholds']} thresholds): "
+                 + (escape(", ".join(r["tags"])) if r["tags"] else "[dim]none[/]"))
+    return text
+
+
 class Timeline(str, Enum):
     csv = "csv"
     npz = "npz"
@@ -68,7 +82,7 @@ def tag(
         return params
 
     params = guarded(build)
-    execute(task.TASK, params, inputs, run, template=setting(cmd, "filename"), table=csv)
+    execute(task.TASK, params, inputs, run, template=setting(cmd, "filename"), table=csv, describe=_describe)
 
 
 class Features(str, Enum):
