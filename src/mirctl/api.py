@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from mirctl.types import AudioSource, Note
 
-__all__ = ["Mixer", "Separator", "Transcriber"]
+__all__ = ["Mixer", "Separator", "Tagger", "Transcriber"]
 
 
 def _context(device: str, threads: int | None, model_path: Path | None = None) -> Any:
@@ -171,3 +171,40 @@ class Mixer(Session):
         result = self.run(source)
         out = result.outputs["mix"]
         return out.wav, out.sr, result.data
+
+
+class Tagger(Session):
+    """``mirctl tag`` as an object: a pretrained tagger (``musicnn-mtt`` …) or a
+    checkpoint folder of ``mirctl train tag``.
+
+    Options are the command's: ``top_k``, ``threshold`` (``"0.3,piano=0.2"``).
+
+    >>> tagger = Tagger("musicnn-msd", top_k=3)          # doctest: +SKIP
+    >>> tagger.tag("song.wav")["top"]                     # doctest: +SKIP
+    [['rock', 0.52], ['indie', 0.31], ['alternative', 0.29]]
+    """
+
+    def __init__(self, model: str = "musicnn-mtt", *, device: str = "auto", threads: int | None = None,
+                 **options: Any) -> None:
+        from mirctl.tasks import tagging
+
+        params = _params(tagging.Params, "Tagger", model=str(model), **options)
+        super().__init__(tagging.TASK, params, _context(device, threads))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.model.labels)
+
+    def tag(self, audio: Any, sr: int | None = None) -> dict[str, Any]:
+        """The command's JSON ``result`` for ``audio`` (a path, or an array with its
+        rate): ``top``, ``scores`` (every tag), ``tags`` (with thresholds), ``patches``…"""
+        return self.run(_audio(audio, sr)).data
+
+    def taggram(self, audio: Any, sr: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(taggram, embeddings): tag probabilities and penultimate-layer values per 3 s
+        patch, float32 (patches, tags) and (patches, dims)."""
+        from mirctl.dsp import to_mono
+
+        source = _audio(audio, sr)
+        taggram, embeddings = self.model(to_mono(source.wav), source.sr)
+        return taggram.astype("float32"), embeddings.astype("float32")

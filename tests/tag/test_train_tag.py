@@ -318,3 +318,19 @@ def test_the_screen_shows_each_files_top_tags_and_decisions(trained):
     shown = "        " + ", ".join(f"{name} {score:.2f}" for name, score in result["top"])
     assert shown in res.output
     assert f"tags (tuned thresholds): {', '.join(result['tags']) or 'none'}" in res.output
+
+
+def test_python_api_tagger_loads_a_checkpoint_and_agrees_with_the_command(trained):
+    from mirctl import api
+
+    data, out, _ = trained
+    tagger = api.Tagger(out, device="cpu")
+    assert tagger.labels == SYNTH_TAGS
+    clip = data / "clips" / "clip003.wav"
+    result = tagger.tag(clip)
+    cmd = lines(cli("tag", clip, "--model", out, "--json"))[0]["result"]
+    assert result["scores"] == cmd["scores"] and result["tags"] == cmd["tags"]
+    wav, sr = sf.read(clip, dtype="float32")
+    taggram, embeddings = tagger.taggram(wav, sr)
+    assert taggram.shape == (1, 4) and embeddings.shape == (1, 64)  # width 16: 4×16 channels
+    assert np.allclose(taggram.mean(axis=0), [result["scores"][t] for t in SYNTH_TAGS], atol=1e-6)
