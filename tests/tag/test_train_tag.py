@@ -75,7 +75,7 @@ def test_mirctl_tag_with_the_checkpoint_scores_as_validation_did(trained, tmp_pa
     scored them with, and `mirctl eval tag` at the card's thresholds gives the card's F1."""
     import torch
 
-    from mirctl.backends.trained_tagger import build
+    from mirctl.backends.clip_models import build
     from mirctl.models.trained import load_weights
     from mirctl.tasks.tag_training import TRAINABLE, Params
 

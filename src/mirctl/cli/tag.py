@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from mirctl.cli.common import Common, execute, guarded, param_option, runner_command
-from mirctl.cli.trainer import TrainCommon, execute_training, trainer_command
+from mirctl.cli.trainer import ClipOptions, TrainCommon, clip_options, execute_training, trainer_command
 from mirctl.resources import setting
 from mirctl.tasks.tagging import Params as P
 
@@ -85,18 +85,6 @@ def tag(
     execute(task.TASK, params, inputs, run, template=setting(cmd, "filename"), table=csv, describe=_describe)
 
 
-class Features(str, Enum):
-    mel = "mel"
-    musicnn = "musicnn"
-    musicnn_mtt = "musicnn-mtt"
-    musicnn_msd = "musicnn-msd"
-
-
-class Head(str, Enum):
-    linear = "linear"
-    mlp = "mlp"
-
-
 TRAIN_EPILOG = """Examples:
 
   mirctl train tag --data clips/ --out taggers/run1
@@ -116,32 +104,12 @@ tagger's embeddings: seconds on a CPU, and the strong baseline on small data.
 """
 
 
-def train_tag(
-    labels: Annotated[Optional[Path], typer.Option("--labels", help="The multi-hot labels table (CSV); default: "
-                                                   "labels.csv in --data.", metavar="CSV")] = None,
-    features: Annotated[Features, typer.Option(help="What the model sees: mel (a short-chunk CNN on log-mel "
-                                               "patches, trained from scratch) or musicnn[-mtt|-msd] (a head on "
-                                               "the pretrained musicnn embeddings: fast, strong on small data).")]
-    = Features.mel,
-    head: Annotated[Head, typer.Option(help="The head on musicnn features: linear or mlp (one hidden layer).")]
-    = Head.mlp,
-    width: Annotated[int, typer.Option(min=1, help="Channels of the CNN's first block (mel features).")] = 32,
-    dropout: Annotated[float, typer.Option(min=0.0, max=0.95, help="Dropout before the output layer.")] = 0.3,
-    gain_db: Annotated[float, typer.Option(min=0.0, help="Augmentation: a random gain within ± this many dB "
-                                           "(mel features).")] = 6.0,
-    valid_fraction: Annotated[float, typer.Option(min=0.01, max=0.99, help="Share of clips (or groups) held out "
-                                                  "for validation when the table has no split column.")] = 0.2,
-    npy_sr: Annotated[int, typer.Option(min=1, help="Sample rate of .npy clips.")] = 16000,
-    train: TrainCommon = TrainCommon(),
-) -> None:
+def train_tag(clip: ClipOptions = ClipOptions(), train: TrainCommon = TrainCommon()) -> None:
     """Train a multi-label tagger on your clips (per-tag thresholds tuned on validation)."""
     from mirctl.tasks import tag_training as task
 
-    name = "musicnn-mtt" if features is Features.musicnn else features.value
-    params = task.Params(labels=labels, features=name, head=head.value, width=width, dropout=dropout,
-                         gain_db=gain_db, valid_fraction=valid_fraction, npy_sr=npy_sr)
-    execute_training(task.TRAINABLE, params, train)
+    execute_training(task.TRAINABLE, task.Params(**clip.params()), train)
 
 
-train_tag = trainer_command()(train_tag)
+train_tag = clip_options()(trainer_command()(train_tag))
 train_tag.epilog = TRAIN_EPILOG  # type: ignore[attr-defined]

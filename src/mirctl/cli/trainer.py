@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 import sys
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
@@ -103,3 +104,82 @@ def execute_training(trainable: Any, params: Any, train: TrainCommon) -> None:
         print_error(err.message, err.hint)
         raise typer.Exit(err.exit_code) from None
     raise typer.Exit(summary.exit_code)
+
+
+# --- the options of the clip models (`train tag`, `train classify`) -------------------------------------------
+
+class Features(str, Enum):
+    mel = "mel"
+    musicnn = "musicnn"
+    musicnn_mtt = "musicnn-mtt"
+    musicnn_msd = "musicnn-msd"
+
+
+class Arch(str, Enum):
+    short_chunk = "short-chunk"
+    crnn = "crnn"
+
+
+class Head(str, Enum):
+    linear = "linear"
+    mlp = "mlp"
+
+
+@dataclass(frozen=True)
+class ClipOptions:
+    """The clip-model options, as a decorated command receives them (``clip=``)."""
+
+    labels: Optional[Path] = None
+    features: Features = Features.mel
+    arch: Arch = Arch.short_chunk
+    head: Head = Head.mlp
+    width: int = 32
+    dropout: float = 0.3
+    gain_db: float = 6.0
+    pitch_shift: float = 0.0
+    noise_snr: Optional[float] = None
+    valid_fraction: float = 0.2
+    npy_sr: int = 16000
+
+    def params(self) -> dict[str, Any]:
+        """The fields of :class:`mirctl.training.clips.ClipParams`."""
+        return {"labels": self.labels, "features": "musicnn-mtt" if self.features is Features.musicnn
+                else self.features.value, "arch": self.arch.value, "head": self.head.value, "width": self.width,
+                "dropout": self.dropout, "gain_db": self.gain_db, "pitch_shift": self.pitch_shift,
+                "noise_snr": self.noise_snr, "valid_fraction": self.valid_fraction, "npy_sr": self.npy_sr}
+
+
+_MODEL = "Model"
+_AUG = "Augmentation"
+_CLIP_OPTS = [
+    ("labels", Annotated[Optional[Path], typer.Option("--labels", help="The labels table (CSV); default: labels.csv "
+                                                      "in --data.", metavar="CSV", rich_help_panel=_DATA)], None),
+    ("valid_fraction", Annotated[float, typer.Option(min=0.01, max=0.99, help="Share of clips (or groups) held out "
+                                                     "for validation when the table has no split column.",
+                                                     rich_help_panel=_DATA)], 0.2),
+    ("npy_sr", Annotated[int, typer.Option(min=1, help="Sample rate of .npy clips.", rich_help_panel=_DATA)], 16000),
+    ("features", Annotated[Features, typer.Option(help="What the model sees: mel (log-mel patches, a network trained "
+                                                  "from scratch) or musicnn[-mtt|-msd] (a head on the frozen "
+                                                  "pretrained musicnn embeddings: seconds on a CPU, strong on small "
+                                                  "data).", rich_help_panel=_MODEL)], Features.mel),
+    ("arch", Annotated[Arch, typer.Option(help="The network on mel features: short-chunk (CNN) or crnn (CNN + GRU).",
+                                          rich_help_panel=_MODEL)], Arch.short_chunk),
+    ("head", Annotated[Head, typer.Option(help="The head on musicnn features: linear or mlp (one hidden layer).",
+                                          rich_help_panel=_MODEL)], Head.mlp),
+    ("width", Annotated[int, typer.Option(min=1, help="Channels of the first conv block (mel features).",
+                                          rich_help_panel=_MODEL)], 32),
+    ("dropout", Annotated[float, typer.Option(min=0.0, max=0.95, help="Dropout before the output layer.",
+                                              rich_help_panel=_MODEL)], 0.3),
+    ("gain_db", Annotated[float, typer.Option(min=0.0, help="A random gain within ± this many dB.",
+                                              rich_help_panel=_AUG)], 6.0),
+    ("pitch_shift", Annotated[float, typer.Option(min=0.0, help="A random pitch shift within ± this many semitones.",
+                                                  rich_help_panel=_AUG)], 0.0),
+    ("noise_snr", Annotated[Optional[float], typer.Option(help="Mix white or pink noise into half the examples at an "
+                                                          "SNR from this to +20 dB above it.", metavar="DB",
+                                                          rich_help_panel=_AUG)], None),
+]
+
+
+def clip_options() -> Callable[[Callable], Callable]:
+    """Add the clip-model options; the command receives them as ``clip: ClipOptions``."""
+    return bundled_options(_CLIP_OPTS, "clip", ClipOptions)
