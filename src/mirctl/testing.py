@@ -84,3 +84,47 @@ def write_multilabel_set(folder: Any, n: int = 80, seed: int = 0, sec: float = 3
         rows.append(name + "," + ",".join(str(int(a)) for a in active))
     (folder / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return folder
+
+
+#: the classes of :func:`class_clip`
+SYNTH_CLASSES = ("low_sine", "high_square", "white_noise", "brown_noise")
+
+
+def class_clip(kind: str, rng: np.random.Generator, sec: float = 3.0, sr: int = 16000) -> np.ndarray:
+    """A mono clip of one of :data:`SYNTH_CLASSES` at a random level and pitch:
+    ``low_sine`` 80–200 Hz, ``high_square`` a band-limited square wave at 500–1200 Hz,
+    ``white_noise``, ``brown_noise`` (integrated white noise); each with a faint white
+    noise floor (-60 dBFS), at a peak of 0.1–0.9."""
+    n = int(sec * sr)
+    t = np.arange(n) / sr
+    if kind == "low_sine":
+        x = np.sin(2 * np.pi * rng.uniform(80, 200) * t)
+    elif kind == "high_square":
+        f0 = rng.uniform(500, 1200)
+        x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, int(sr / 2 / f0) + 1, 2))
+    elif kind == "white_noise":
+        x = rng.normal(0, 1, n)
+    elif kind == "brown_noise":
+        x = np.cumsum(rng.normal(0, 1, n))
+        x -= np.convolve(x, np.ones(801) / 801, mode="same")  # drop the random walk's drift
+    else:
+        raise ValueError(f"unknown class {kind!r}")
+    x = x / np.max(np.abs(x)) * rng.uniform(0.1, 0.9) + rng.normal(0, 1e-3, n)
+    return x.astype(np.float32)
+
+
+def write_class_folders(folder: Any, n_per_class: int = 20, seed: int = 0, sec: float = 3.0,
+                        sr: int = 16000) -> Any:
+    """``folder/<class>/<class>NN.wav`` for each of :data:`SYNTH_CLASSES`: the layout
+    ``mirctl train classify --data`` reads without a table; returns ``folder``."""
+    from pathlib import Path
+
+    import soundfile as sf
+
+    folder = Path(folder)
+    rng = np.random.default_rng(seed)
+    for kind in SYNTH_CLASSES:
+        (folder / kind).mkdir(parents=True, exist_ok=True)
+        for i in range(n_per_class):
+            sf.write(folder / kind / f"{kind}{i:02d}.wav", class_clip(kind, rng, sec, sr), sr, subtype="FLOAT")
+    return folder

@@ -296,3 +296,36 @@ class MusicnnTagger:
 
     def __call__(self, mono: Any, sr: int) -> tuple[Any, Any]:
         return self.predict(patches(log_mel(mono, sr)))
+
+
+class GenreFromTagger:
+    """A single-label genre classifier read off a tagger's genre tags (the ``genre``
+    card): per 3 s patch, each genre's score is the highest probability among its tags
+    (``[options.genres]``), then the scores are renormalised to sum to one over the
+    genres. Classification-model protocol: ``__call__(mono, sr)`` -> (per-patch
+    probabilities, per-patch embeddings); ``labels``."""
+
+    aggregate = "mean"
+
+    def __init__(self, card: Any, paths: dict, ctx: Any) -> None:
+        from mirctl import models
+        from mirctl.errors import ModelError
+
+        self.tagger = models.load(models.get_card(card.options["tagger"], task="tag"), ctx)
+        genres: dict[str, list[str]] = card.options["genres"]
+        self.labels = tuple(card.labels)
+        tag_index = {t: i for i, t in enumerate(self.tagger.labels)}
+        unknown = sorted({t for g in self.labels for t in genres.get(g, ()) if t not in tag_index})
+        missing = [g for g in self.labels if not genres.get(g)]
+        if unknown or missing:
+            raise ModelError(f"card {card.name}: tags {unknown} are not {card.options['tagger']}'s, or genres "
+                             f"{missing} name no tag")
+        self.columns = [[tag_index[t] for t in genres[g]] for g in self.labels]
+        self.info = {"name": card.name, "tagger": dict(getattr(self.tagger, "info", {}))}
+
+    def __call__(self, mono: Any, sr: int) -> tuple[Any, Any]:
+        import numpy as np
+
+        taggram, embeddings = self.tagger(mono, sr)
+        scores = np.stack([taggram[:, cols].max(axis=1) for cols in self.columns], axis=1)
+        return scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12), embeddings

@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "render": ("mirctl.cli.render", "render"),
     "mix": ("mirctl.cli.mix", "mix"),
     "tag": ("mirctl.cli.tag", "tag"),
+    "classify": ("mirctl.cli.classify", "classify"),
     "models": ("mirctl.cli.models", None),
     "train": ("mirctl.cli.train", None),
     "eval": ("mirctl.cli.eval", None),
@@ -24,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
 PAUSE_GC = frozenset({"info", "separate", "transcribe"})
 #: commands (None: the root's --help/--version) that leave through os._exit once done
 #: (mirctl.cli.app.leave); never a command that trains or holds state worth a full teardown
-FAST_EXIT = frozenset({None, "info", "separate", "transcribe", "tag"})
+FAST_EXIT = frozenset({None, "info", "separate", "transcribe", "tag", "classify"})
 
 
 def command_in(argv: list[str]) -> str | None:

@@ -158,3 +158,89 @@ def _write_tag_table(path: Path, report: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
+
+
+CLASSIFY_EPILOG = """Examples:
+
+  mirctl classify test/ --model singers/ --submission answer.csv
+  mirctl eval classify --pred answer.csv --labels test_labels.csv --confusion cm.png
+
+  mirctl eval classify --pred preds.csv --labels labels.csv --csv classes.csv --json
+
+--pred: a submission (ID,No.1,No.2,No.3 CSV, or {"ID": [labels]} JSON) or the CSV of
+`mirctl classify --csv`. --labels: a CSV with a file column (path, file or ID) and a
+label column. Rows are matched by file name without folder and extension. Top-3 counts a
+file right when its true label is among its first three; macro F1 is the mean F1 over
+the classes in the labels or the top-1 predictions (scikit-learn).
+"""
+
+
+@app.command("classify", epilog=reflow(CLASSIFY_EPILOG))
+def classify(
+    pred: Annotated[Path, typer.Option("--pred", help="Predictions: a submission .csv/.json or `mirctl classify "
+                                                      "--csv` output.", metavar="FILE")],
+    labels: Annotated[Path, typer.Option("--labels", help="True labels: a CSV with a file column and a label "
+                                                          "column.", metavar="CSV")],
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="Write per-class precision, recall, F1 and support "
+                                                              "to this CSV.", metavar="FILE")] = None,
+    confusion: Annotated[Optional[list[Path]], typer.Option("--confusion", help="Write the confusion matrix: a .csv "
+                                                            "table and/or a .png picture (repeat for both).",
+                                                            metavar="FILE")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the scores as one JSON object.")] = False,
+) -> None:
+    """Score single-label predictions: top-1, top-3, per-class recall, macro F1, confusion matrix."""
+    import json as json_lib
+
+    from mirctl.cli.common import fail_usage, guarded
+
+    for path in confusion or ():
+        if path.suffix.lower() not in (".csv", ".png"):
+            fail_usage(f"--confusion {path}: the name must end in .csv or .png",
+                       "cm.csv writes the table, cm.png the picture; give --confusion twice for both")
+
+    def compute() -> tuple[dict, list[str]]:
+        from mirctl.evaluation import classification
+
+        names, reference, ranked, notes = classification.read_tables(pred, labels)
+        return classification.evaluate(reference, ranked), notes
+
+    report, notes = guarded(compute)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    _write_classify_files(report, csv, confusion or [], pred)
+    if json_out:
+        typer.echo(json_lib.dumps(report))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{report['files']} files: top-1 {report['top1']:.3f}, top-3 {report['top3']:.3f}, "
+                        f"macro F1 {report['macro_f1']:.3f}")
+    for column in ("class", "files", "precision", "recall", "F1"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name, row in report["classes"].items():
+        table.add_row(name, str(row["support"]), *(f"{row[k]:.3f}" for k in ("precision", "recall", "f1")))
+    Console().print(table)
+
+
+def _write_classify_files(report: dict, csv: Optional[Path], confusion: list[Path], pred: Path) -> None:
+    from mirctl.evaluation.classification import _cell, confusion_csv
+    from mirctl.pipeline.runner import write_text
+
+    if csv is not None:
+        lines = ["class,support,precision,recall,f1"]
+        lines += [f"{_cell(c)},{r['support']},{r['precision']},{r['recall']},{r['f1']}"
+                  for c, r in report["classes"].items()]
+        lines.append(f"macro,{report['files']},,,{report['macro_f1']}")
+        write_text(csv, "\n".join(lines) + "\n")
+    for path in confusion:
+        if path.suffix.lower() == ".csv":
+            write_text(path, confusion_csv(report))
+        else:
+            from mirctl import viz
+            from mirctl.io.atomic import atomic_path
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                viz.render_confusion(str(tmp), report["confusion"]["labels"], report["confusion"]["matrix"],
+                                     title=f"{pred.name}: top-1 {report['top1']:.3f}")

@@ -19,6 +19,7 @@ __all__ = ["COMMANDS", "TrainCommon", "app", "execute_training", "trainer_comman
 #: sub-command -> (module, function) of each trainable task's train command
 COMMANDS: dict[str, tuple[str, str]] = {
     "tag": ("mirctl.cli.tag", "train_tag"),
+    "classify": ("mirctl.cli.classify", "train_classify"),
 }
 
 EPILOG = ("Every trainable task shares these options: --data, --out (a checkpoint folder: model.safetensors + "

@@ -33,12 +33,13 @@ def module(name: str) -> ModuleType:
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """A nested result as flat ``a.b.c`` columns (for CSV files and tables); lists are
-    joined with spaces."""
+    joined with spaces, and pairs in them with a colon (``[["rock", 0.6]]`` -> ``rock:0.6``)."""
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, v in value.items():
             out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out
     if isinstance(value, (list, tuple)):
-        return {prefix: " ".join(str(v) for v in value)}
+        return {prefix: " ".join(":".join(str(x) for x in v) if isinstance(v, (list, tuple)) else str(v)
+                                 for v in value)}
     return {prefix: value}

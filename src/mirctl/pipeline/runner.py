@@ -311,6 +311,8 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
             summary.extra.update(evaluation.module(request.evaluation).summarize(summary.records))
         if options.table is not None:
             write_table(options.table, summary.records)
+        if options.batch_file is not None:
+            write_text(options.batch_file, task.batch_file(options.batch_file, summary.records, params))
     finally:
         summary.seconds = time.perf_counter() - started
         if report_fh:
@@ -356,10 +358,15 @@ def write_table(path: Path, records: list[dict[str, Any]]) -> None:
     writer.writeheader()
     for row in sorted(rows, key=lambda r: r["input"]):
         writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    write_text(path, buf.getvalue())
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a batch-level text file atomically (its folder made first)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with staged() as stage:
-        stage.path_for(path).write_text(buf.getvalue(), encoding="utf-8")
+        stage.path_for(path).write_text(text, encoding="utf-8")
 
 
 def _run_parallel(task: Task, params: Any, ctx: Any, todo: list[PlannedItem], model_name: str,

@@ -40,6 +40,9 @@ class RunOptions:
     names: tuple[str, ...] = ()
     #: one CSV row per input with its flattened result (``--csv``; eval commands)
     table: Path | None = None
+    #: one file for the whole batch that the task writes from the records
+    #: (:meth:`~mirctl.pipeline.task.Task.batch_file`; ``classify --submission``)
+    batch_file: Path | None = None
 
 
 ItemKind = Literal["file", "stems", "generated"]

@@ -130,6 +130,11 @@ class Task(Generic[P]):
     def eval_request(self, params: P) -> EvalRequest | None:
         return None
 
+    def batch_file(self, path: Path, records: list[dict], params: P) -> str:
+        """The text of the one file a batch writes from all its records
+        (``RunOptions.batch_file``; e.g. a homework submission)."""
+        raise NotImplementedError(f"{self.name} writes no batch file")
+
     def read(self, item: Any) -> Any:
         """The source object ``process`` receives for one planned input."""
         from mirctl.pipeline.sources import read_source

@@ -8,6 +8,8 @@ sides of a split), and the labels:
 
 - multi-label (``mirctl train tag``): one 0/1 column per tag, or one ``tags`` column of
   tag names separated by ``;`` or ``|`` (``piano;bass``);
+- single-label (``mirctl train classify``): a ``label`` column (or ``class``), or no
+  table at all: one sub-folder of ``--data`` per class.
 
 Clips are audio files (any format ``mirctl`` reads) or ``.npy`` arrays of samples (as
 course data sets ship them), whose rate the task is told (``--npy-sr``).
@@ -31,7 +33,7 @@ META_COLUMNS = ("split", "group")
 @dataclass(frozen=True)
 class LabelledClip:
     path: Path
-    target: tuple[float, ...]  # multi-hot, in the table's tag order
+    target: Any  # multi-hot tuple in the table's tag order, or a class index
     split: str | None = None  # train | valid | test | None (the runner's split decides)
     group: str | None = None
 
@@ -98,12 +100,65 @@ def read_multilabel(path: Path, data: Path) -> tuple[list[str], list[LabelledCli
         clips.append(LabelledClip(clip_path if clip_path.is_absolute() else Path(data) / clip_path, target,
                                   _split(row.get(lowered.get("split", "")), path, line),
                                   row.get(lowered.get("group", "")) or None))
+    _check_exist(clips, path)
+    return tags, clips
+
+
+def read_single_label(path: Path, data: Path) -> tuple[list[str], list[LabelledClip]]:
+    """(classes sorted by name, clips with their class index) of a ``path,label`` table."""
+    header, rows = _read_csv(path)
+    key = _key(header)
+    lowered = {c.lower(): c for c in header}
+    column = lowered.get("label") or lowered.get("class")
+    if column is None:
+        raise UsageError(f"{path} has no label column", hint="a CSV with the columns path,label[,split][,group]")
+    for line, row in enumerate(rows, start=2):
+        if not row.get(key) or not row.get(column):
+            raise UsageError(f"{path} line {line}: the {key} or {column} column is empty")
+    classes = sorted({row[column] for row in rows})
+    clips = []
+    for line, row in enumerate(rows, start=2):
+        clip_path = Path(row[key]).expanduser()
+        clips.append(LabelledClip(clip_path if clip_path.is_absolute() else Path(data) / clip_path,
+                                  classes.index(row[column]), _split(row.get(lowered.get("split", "")), path, line),
+                                  row.get(lowered.get("group", "")) or None))
+    _check_exist(clips, path)
+    return classes, clips
+
+
+def read_class_folders(data: Path, extensions: Sequence[str]) -> tuple[list[str], list[LabelledClip]]:
+    """(classes, clips) of a folder with one sub-folder of clips per class (files below
+    each sub-folder count, hidden ones do not)."""
+    data = Path(data)
+    if not data.is_dir():
+        raise UsageError(f"--data {data} is not a folder")
+    classes = sorted(p.name for p in data.iterdir() if p.is_dir() and not p.name.startswith("."))
+    clips = []
+    for index, name in enumerate(classes):
+        for file in sorted((data / name).rglob("*")):
+            if file.is_file() and file.suffix.lower() in extensions and \
+                    not any(part.startswith(".") for part in file.relative_to(data).parts):
+                clips.append(LabelledClip(file, index))
+    classes_with_clips = sorted({classes[c.target] for c in clips})
+    if len(classes_with_clips) < 2:
+        raise UsageError(f"--data {data} has {len(classes_with_clips)} class folder(s) with clips; "
+                         "classification needs at least two",
+                         hint="one sub-folder of audio (or .npy) clips per class, or --labels with path,label rows")
+    classes = classes_with_clips
+    return classes, [LabelledClip(c.path, classes.index(data_name(c.path, data))) for c in clips]
+
+
+def data_name(path: Path, data: Path) -> str:
+    """The class folder a clip sits in."""
+    return path.relative_to(data).parts[0]
+
+
+def _check_exist(clips: Sequence[LabelledClip], table: Path) -> None:
     missing = [c.path for c in clips if not c.path.is_file()]
     if missing:
         shown = ", ".join(str(p) for p in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        raise UsageError(f"{len(missing)} clip(s) named in {path} do not exist: {shown}",
+        raise UsageError(f"{len(missing)} clip(s) named in {table} do not exist: {shown}",
                          hint="paths in the table are relative to the --data folder")
-    return tags, clips
 
 
 def split(clips: Sequence[LabelledClip], fraction: float, seed: int) -> tuple[list[LabelledClip], list[LabelledClip]]:
