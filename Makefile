@@ -75,8 +75,15 @@ demo: setup
 		-o mirctl_out/demo/tagger --overwrite
 	$(BIN)/mirctl tag examples/demo/tagset/clips/clip00[0-4].wav --model mirctl_out/demo/tagger \
 		-o mirctl_out/demo/tag --overwrite
+	$(BIN)/mirctl classify examples/demo/mix.wav mirctl_out/demo/render/song.wav
+	$(BIN)/mirctl train classify --data examples/demo/classset --width 16 --max-steps 60 --valid-every 30 \
+		-o mirctl_out/demo/classifier --overwrite
+	$(BIN)/mirctl classify examples/demo/classset/*/*0[0-2].wav --model mirctl_out/demo/classifier \
+		--submission mirctl_out/demo/classify/answer.csv --csv mirctl_out/demo/classify/preds.csv
+	$(BIN)/mirctl eval classify --pred mirctl_out/demo/classify/answer.csv \
+		--labels examples/demo/classset_labels.csv --confusion mirctl_out/demo/classify/confusion.png
 	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png, mix/song/mix.png," \
-		"tag/*.taggram.png)"
+		"tag/*.taggram.png, classify/confusion.png)"
 
 test: setup
 	$(BIN)/python -m pytest -q

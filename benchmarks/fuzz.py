@@ -40,6 +40,7 @@ COMMANDS = {
     "render": (["render", "-f", "timgm6mb", "--tail", "0.2"], ("midi",), True),
     "eval transcribe": (["eval", "transcribe", "--ref", "{ref}"], ("midi",), False),
     "tag": (["tag", "--plot"], ("audio",), True),
+    "classify": (["classify"], ("audio",), False),
 }
 
 

@@ -5,7 +5,9 @@
 writes ``melody.mid`` (the notes), ``song.mid`` (piano, bass and drums as General MIDI
 tracks), ``piano.wav`` (those notes on a piano-like synth),
 ``drums.wav`` and ``bass.wav``, and ``mix.wav`` (all three, 44.1 kHz stereo), and ``tagset/`` (48 labelled 3 s clips
-for ``mirctl train tag``, from :func:`mirctl.testing.write_multilabel_set`). Everything
+for ``mirctl train tag``, from :func:`mirctl.testing.write_multilabel_set`) and
+``classset/`` (4 classes × 12 clips for ``mirctl train classify``, one folder per class;
+their labels also as ``classset_labels.csv`` for ``mirctl eval classify``). Everything
 is deterministic, so the files are the same on every machine.
 """
 
@@ -107,6 +109,13 @@ def main(folder: Path) -> None:
     from mirctl.testing import write_multilabel_set
 
     write_multilabel_set(folder / "tagset", n=48, seed=0)
+    # and a 4-class set for `mirctl train classify` (one folder per class)
+    from mirctl.testing import write_class_folders
+
+    classes = write_class_folders(folder / "classset", n_per_class=12, seed=0, sec=2.0)
+    labelled = sorted(classes.glob("*/*.wav"))
+    (folder / "classset_labels.csv").write_text(
+        "path,label\n" + "".join(f"{p.relative_to(folder)},{p.parent.name}\n" for p in labelled), encoding="utf-8")
     print(f"demo material written to {folder}")
 
 

@@ -25,7 +25,8 @@ print("MODULES=" + json.dumps(sorted(m for m in sys.modules if m.split(".")[0] i
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["info", "--help"], ["separate", "--help"], ["transcribe", "--help"],
-                                  ["render", "--help"], ["mix", "--help"], ["tag", "--help"], ["models", "--help"],
+                                  ["render", "--help"], ["mix", "--help"], ["tag", "--help"], ["classify", "--help"],
+                                  ["train", "tag", "--help"], ["train", "classify", "--help"], ["models", "--help"],
                                   ["--version"]])
 def test_help_imports_no_heavy_module(argv):
     out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True, text=True, timeout=60)
@@ -47,7 +48,7 @@ def test_python_dash_m_works():
         assert cmd in out.stdout
 
 
-@pytest.mark.parametrize("cmd", ["info", "separate", "transcribe", "render", "mix", "tag"])
+@pytest.mark.parametrize("cmd", ["info", "separate", "transcribe", "render", "mix", "tag", "classify"])
 def test_help_has_examples_and_shared_options(cmd):
     out = subprocess.run([sys.executable, "-m", "mirctl", cmd, "--help"], capture_output=True, text=True, timeout=60,
                          env={**__import__("os").environ, "COLUMNS": "200"})

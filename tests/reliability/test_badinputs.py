@@ -29,6 +29,7 @@ COMMANDS = {
     "eval separate": (["eval", "separate", "--ref", "{ref}"], {"stems"}, False),
     "mix": (["mix"], {"stems"}, True),
     "tag": (["tag"], {"audio"}, False),
+    "classify": (["classify"], {"audio"}, False),
 }
 
 

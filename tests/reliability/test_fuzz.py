@@ -15,7 +15,7 @@ def test_small_fuzz_run_is_clean():
                           "--no-real", "--timeout", "240"], capture_output=True, text=True, timeout=900)
     lines = [json.loads(x) for x in res.stdout.splitlines()]
     assert {x["command"] for x in lines} == {"info", "separate", "transcribe", "eval transcribe", "render",
-                                                 "tag"}, res.stderr
+                                                 "tag", "classify"}, res.stderr
     for x in lines:
         assert x["files"] == 10 and x["ok"] + x["failed"] == 10, x
         assert (x["tracebacks"], x["hangs"], x["stray_files"], x["missing_records"]) == (0, 0, 0, 0), x

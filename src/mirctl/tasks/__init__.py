@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "render": "mirctl.tasks.render:TASK",
     "mix": "mirctl.tasks.mix:TASK",
     "tag": "mirctl.tasks.tagging:TASK",
+    "classify": "mirctl.tasks.classify:TASK",
     "eval separate": "mirctl.tasks.scoring:SEPARATION",
     "eval transcribe": "mirctl.tasks.scoring:TRANSCRIPTION",
 }
