@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from mirctl.types import AudioSource, Note
 
-__all__ = ["Mixer", "Separator", "Tagger", "Transcriber"]
+__all__ = ["Classifier", "Mixer", "Separator", "Tagger", "Transcriber"]
 
 
 def _context(device: str, threads: int | None, model_path: Path | None = None) -> Any:
@@ -208,3 +208,33 @@ class Tagger(Session):
         source = _audio(audio, sr)
         taggram, embeddings = self.model(to_mono(source.wav), source.sr)
         return taggram.astype("float32"), embeddings.astype("float32")
+
+
+class Classifier(Session):
+    """``mirctl classify`` as an object: the pretrained ``genre`` model or a checkpoint
+    folder of ``mirctl train classify``.
+
+    Options are the command's: ``top_k``, ``aggregate`` (``mean``/``vote``),
+    ``separate`` (a stem name) with ``separate_model``.
+
+    >>> clf = Classifier("classifiers/singers", aggregate="vote")   # doctest: +SKIP
+    >>> clf.classify("song.mp3")["label"]                            # doctest: +SKIP
+    'beatles'
+    """
+
+    def __init__(self, model: str = "genre", *, device: str = "auto", threads: int | None = None,
+                 **options: Any) -> None:
+        from mirctl.tasks import classify
+
+        params = _params(classify.Params, "Classifier", model=str(model), **options)
+        classify.validate(params)
+        super().__init__(classify.TASK, params, _context(device, threads))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.model.model.labels)
+
+    def classify(self, audio: Any, sr: int | None = None) -> dict[str, Any]:
+        """The command's JSON ``result`` for ``audio`` (a path, or an array with its
+        rate): ``label``, ``top``, ``ranks``, ``probabilities`` (every label), ``patches``…"""
+        return self.run(_audio(audio, sr)).data

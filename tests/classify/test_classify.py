@@ -279,3 +279,16 @@ def test_instrument_families_of_unseen_pitches_from_notes_rendered_by_mirctl_ren
     assert card["metrics"]["top1"] >= 0.6 and card["metrics"]["top3"] >= 0.9, card["metrics"]
     recalls = [row["recall"] for row in card["per_class"].values()]
     assert sum(r >= 0.5 for r in recalls) >= 5  # not one family carrying the score
+
+
+def test_python_api_classifier_agrees_with_the_command(trained):
+    from mirctl import api
+
+    data, out, _ = trained
+    clip = next(data.rglob("white_noise00.wav"))
+    clf = api.Classifier(out, device="cpu", aggregate="vote")
+    assert clf.labels == tuple(CLASSES)
+    result = clf.classify(clip)
+    cmd = lines(cli("classify", clip, "--model", out, "--aggregate", "vote", "--json"))[0]
+    assert result == cmd["result"] and result["aggregate"] == "vote" and "votes" in result
+    assert cmd["model"]["name"] == out.name and len(cmd["model"]["sha256"]) == 64

@@ -38,7 +38,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("train_tag")
     data = write_multilabel_set(root / "data", n=80, seed=1)
     out = root / "ckpt"
-    res = cli("train", "tag", "--data", data, "--out", out, "--width", 16, "--max-steps", 200, "--minutes", 1,
+    res = cli("train", "tag", "--data", data, "--out", out, "--width", 16, "--max-steps", 120, "--minutes", 1,
               "--valid-every", 40, "--threads", 2, "--json")
     assert res.exit_code == 0, res.output
     return data, out, lines(res)
@@ -114,6 +114,13 @@ def test_given_threshold_overrides_the_tuned_ones(trained):
     res = cli("tag", data / "clips" / "clip000.wav", "--model", out, "--threshold", "0.0", "--json")
     result = lines(res)[0]["result"]
     assert result["thresholds"] == "given" and sorted(result["tags"]) == sorted(SYNTH_TAGS)
+    # a threshold for one tag only: the others keep their tuned ones
+    card = json.loads((out / "card.json").read_text())
+    res = cli("tag", data / "clips" / "clip000.wav", "--model", out, "--threshold", "bass=0.0", "--json")
+    result = lines(res)[0]["result"]
+    assert result["thresholds"] == "given+tuned" and "bass" in result["tags"]
+    assert set(result["tags"]) - {"bass"} == {t for t in SYNTH_TAGS if t != "bass"
+                                              and result["scores"][t] >= card["thresholds"][t]}
 
 
 def test_the_trained_tagger_sees_16k_audio_at_any_input_rate(trained):

@@ -311,7 +311,7 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
             summary.extra.update(evaluation.module(request.evaluation).summarize(summary.records))
         if options.table is not None:
             write_table(options.table, summary.records)
-        if options.batch_file is not None:
+        if options.batch_file is not None and not summary.interrupted:  # a submission of part of a batch misleads
             write_text(options.batch_file, task.batch_file(options.batch_file, summary.records, params))
     finally:
         summary.seconds = time.perf_counter() - started

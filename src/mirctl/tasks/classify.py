@@ -64,6 +64,14 @@ class Classifier:
     separation: Any = None
     stem: str | None = None
 
+    @property
+    def info(self) -> dict[str, Any]:
+        """The record's ``model``: the classifier's own info (name, checksum)."""
+        info = dict(getattr(self.model, "info", {}) or {})
+        if self.separation is not None:
+            info["separation"] = self.separation.model_info
+        return info
+
 
 def classify(source: AudioSource, loaded: Classifier, params: Params) -> TaskResult:
     from mirctl.dsp import to_mono

@@ -86,14 +86,13 @@ def tag(source: AudioSource, model: Any, params: Params) -> TaskResult:
         "scores": {labels[i]: round(float(scores[i]), 6) for i in range(len(labels))},
     }
     default, per_tag = parse_threshold(params.threshold)
-    tuned = getattr(model, "thresholds", None)  # a trained checkpoint's, tuned on its validation clips
-    if default is not None or per_tag:
-        limits = {name: per_tag.get(name, default) for name in labels}
-    elif tuned:
-        limits = {name: tuned.get(name) for name in labels}
+    tuned = getattr(model, "thresholds", None) or {}  # a trained checkpoint's, tuned on its validation clips
     if default is not None or per_tag or tuned:
+        # a tag's own given threshold, else the given default, else the tuned one
+        limits = {name: per_tag.get(name, default if default is not None else tuned.get(name)) for name in labels}
         data["tags"] = [labels[i] for i in order if limits[labels[i]] is not None and scores[i] >= limits[labels[i]]]
-        data["thresholds"] = "given" if default is not None or per_tag else "tuned"
+        data["thresholds"] = "tuned" if default is None and not per_tag else \
+            "given" if default is not None or not tuned else "given+tuned"
     outputs: dict[str, Any] = {}
     times = np.arange(taggram.shape[0]) * PATCH_S
     if params.timeline == "csv":
