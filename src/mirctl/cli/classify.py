@@ -27,7 +27,7 @@ Models: genre (14 genres read off the musicnn MSD tagger's genre tags; offline, 
 with mirctl), or the checkpoint folder of `mirctl train classify`. A file is classified
 from its 3 s patches at 16 kHz mono: the mean probability (or the vote) over them.
 --submission writes the homework formats for the whole batch: out.csv (ID,No.1,No.2,No.3)
-or out.json ({"ID": [three labels]}), IDs being the file names without extension, sorted.
+or out.json ({"ID": ["1st", "2nd", "3rd"]}), IDs being the file names without extension, sorted.
 """
 
 

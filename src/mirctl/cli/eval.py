@@ -167,7 +167,7 @@ CLASSIFY_EPILOG = """Examples:
 
   mirctl eval classify --pred preds.csv --labels labels.csv --csv classes.csv --json
 
---pred: a submission (ID,No.1,No.2,No.3 CSV, or {"ID": [labels]} JSON) or the CSV of
+--pred: a submission (ID,No.1,No.2,No.3 CSV, or {"ID": ["1st", "2nd", "3rd"]} JSON) or the CSV of
 `mirctl classify --csv`. --labels: a CSV with a file column (path, file or ID) and a
 label column. Rows are matched by file name without folder and extension. Top-3 counts a
 file right when its true label is among its first three; macro F1 is the mean F1 over
