@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from conftest import shared_path
 from mirctl.cli.app import app
-from mirctl.errors import InputError, UsageError
 from mirctl.testing import SYNTH_TAGS, multilabel_clip, write_multilabel_set
 
 pytest.importorskip("torch")
@@ -226,50 +225,6 @@ def test_musicnn_head_learns_piano_and_bass_on_real_slakh_stems(tmp_path):
 
 
 # --- the labels table, the split and the errors ---------------------------------------------------------------
-
-
-def test_read_multilabel_checks_values_and_files(tmp_path):
-    from mirctl.training.data import read_multilabel
-
-    (tmp_path / "a.wav").write_bytes(b"")
-    (tmp_path / "t.csv").write_text("path,piano,bass\na.wav,1,0\n")
-    tags, clips = read_multilabel(tmp_path / "t.csv", tmp_path)
-    assert tags == ["piano", "bass"] and clips[0].target == (1.0, 0.0) and clips[0].path == tmp_path / "a.wav"
-    (tmp_path / "t.csv").write_text("path,piano,bass\na.wav,1,yes\n")
-    with pytest.raises(UsageError, match="line 2: bass = 'yes'"):
-        read_multilabel(tmp_path / "t.csv", tmp_path)
-    (tmp_path / "t.csv").write_text("path,piano\na.wav,1\nb.wav,0\n")
-    with pytest.raises(UsageError, match=r"1 clip\(s\) named in .* do not exist: .*b\.wav"):
-        read_multilabel(tmp_path / "t.csv", tmp_path)
-    (tmp_path / "t.csv").write_text("path,piano,split\na.wav,1,holdout\n")
-    with pytest.raises(UsageError, match="split 'holdout'"):
-        read_multilabel(tmp_path / "t.csv", tmp_path)
-    with pytest.raises(UsageError, match="does not exist"):
-        read_multilabel(tmp_path / "none.csv", tmp_path)
-
-
-def test_split_keeps_groups_together_and_follows_a_split_column():
-    from mirctl.training.data import LabelledClip, split
-
-    clips = [LabelledClip(Path(f"{song}_{k}.wav"), (1.0,), group=song) for song in "abcdefghij" for k in range(3)]
-    train, valid = split(clips, 0.2, seed=0)
-    assert len(valid) == 6 and len(train) == 24
-    assert not {c.group for c in train} & {c.group for c in valid}
-    assert split(clips, 0.2, seed=0) == (train, valid) and split(clips, 0.2, seed=1) != (train, valid)
-    marked = [LabelledClip(Path(f"{i}.wav"), (1.0,), split=s) for i, s in enumerate(["train", "valid", "test", None])]
-    train, valid = split(marked, 0.5, seed=0)
-    assert [c.path.name for c in train] == ["0.wav", "3.wav"] and [c.path.name for c in valid] == ["1.wav"]
-
-
-def test_load_clip_reads_npy_samples_and_refuses_other_arrays(tmp_path):
-    from mirctl.training.data import load_clip
-
-    np.save(tmp_path / "st.npy", np.stack([np.ones(100), np.zeros(100)]).astype(np.float32))
-    mono, sr = load_clip(tmp_path / "st.npy", 22050)
-    assert sr == 22050 and mono.shape == (100,) and np.allclose(mono, 0.5)
-    np.save(tmp_path / "bad.npy", np.zeros((2, 3, 4)))
-    with pytest.raises(InputError, match="not audio samples"):
-        load_clip(tmp_path / "bad.npy", 16000)
 
 
 def test_tune_thresholds_picks_the_middle_of_the_best_range():

@@ -57,3 +57,92 @@ def test_window_crops_repeats_and_applies_the_gain():
     assert win.shape == (187, 96) and np.allclose(win[:63], compress(mel)) and np.allclose(win[63:126], win[:63])
     loud = TRAINABLE.window(mel, np.random.default_rng(0), ClipParams(gain_db=12.0), CENTRES)
     assert not np.allclose(loud, win)
+
+
+def test_mel_centres_are_librosas_mel_frequencies():
+    librosa = pytest.importorskip("librosa")
+    assert np.allclose(mel_centres(), librosa.mel_frequencies(98, fmin=0.0, fmax=8000.0)[1:-1], rtol=1e-9)
+
+
+def test_shift_pitch_on_a_small_grid_exactly():
+    centres = np.array([100.0, 200.0, 400.0, 800.0])
+    mel = np.array([[1.0, 2.0, 3.0, 4.0]], np.float32)
+    assert np.allclose(shift_pitch(mel, 12.0, centres), [[1, 1, 2, 3]])  # below the first band: its value
+    assert np.allclose(shift_pitch(mel, -12.0, centres), [[2, 3, 4, 0]])  # above the last: nothing
+    half = shift_pitch(mel, 6.0, centres)  # read at f / sqrt(2): 70.7 (below), 141.4, 282.8, 565.7 Hz
+    assert half.dtype == np.float32
+    assert np.allclose(half, [[1, 1 + 0.41421, 2 + 0.41421, 3 + 0.41421]], atol=1e-4)
+    assert np.allclose(shift_pitch(mel, -6.0, centres), [[1 + 0.41421, 2 + 0.41421, 3 + 0.41421, 0]], atol=1e-4)
+
+
+def test_add_noise_colours_exactly():
+    centres = np.array([25.0, 100.0, 1000.0, 4000.0])
+    mel = np.full((2000, 4), 2.0, np.float32)
+    white = add_noise(mel, 0.0, False, np.random.default_rng(0), centres) - mel
+    pink = add_noise(mel, 0.0, True, np.random.default_rng(0), centres) - mel
+    assert white.dtype == np.float32 and np.allclose(white.mean(axis=0), 2.0, rtol=0.05)
+    shape = 1000.0 / np.array([50.0, 100.0, 1000.0, 4000.0])  # 1/f above 50 Hz, flat below
+    assert np.allclose(pink.mean(axis=0), 2.0 * shape / shape.mean(), rtol=0.05)
+
+
+def test_window_applies_crop_gain_pitch_and_noise_in_that_order():
+    from mirctl.backends.musicnn_backend import compress
+    from mirctl.tasks.tag_training import TRAINABLE
+
+    mel = np.random.default_rng(3).random((400, 96)).astype(np.float16)
+    params = ClipParams(gain_db=6.0, pitch_shift=2.0, noise_snr=5.0)
+    for seed in range(6):  # the noise goes into about half the windows
+        got = TRAINABLE.window(mel, np.random.default_rng(seed), params, CENTRES)
+        rng = np.random.default_rng(seed)
+        start = int(rng.integers(0, 400 - 187 + 1))
+        x = mel[start:start + 187].astype(np.float32) * 10 ** (rng.uniform(-6, 6) / 10)
+        x = shift_pitch(x, rng.uniform(-2, 2), CENTRES)
+        if rng.random() < 0.5:
+            x = add_noise(x, rng.uniform(5, 25), bool(rng.random() < 0.5), rng, CENTRES)
+        assert np.allclose(got, compress(x)), seed
+
+
+def test_clip_params_are_checked():
+    from mirctl.errors import UsageError
+    from mirctl.tasks.tag_training import TRAINABLE
+
+    for bad, message in ((dict(features="vgg"), "--features 'vgg' is not one of mel, musicnn-mtt, musicnn-msd"),
+                         (dict(arch="rnn"), "--arch 'rnn' is not one of short-chunk, crnn"),
+                         (dict(head="deep"), "--head 'deep' is not linear or mlp"),
+                         (dict(width=0), "--width and --npy-sr must be at least 1"),
+                         (dict(npy_sr=0), "--width and --npy-sr must be at least 1"),
+                         (dict(dropout=1.0), r"--dropout 1.0 must be in \[0, 1\)"),
+                         (dict(dropout=-0.1), r"--dropout -0.1 must be in"),
+                         (dict(gain_db=-1.0), "--gain-db and --pitch-shift are ranges"),
+                         (dict(pitch_shift=-1.0), "--gain-db and --pitch-shift are ranges")):
+        with pytest.raises(UsageError, match=message):
+            TRAINABLE.validate(ClipParams(**bad))
+    TRAINABLE.validate(ClipParams(dropout=0.0, width=1, npy_sr=1, gain_db=0.0, pitch_shift=0.0))
+
+
+def test_prepare_build_and_collate_of_a_small_set(tmp_path):
+    import torch
+
+    from mirctl.tasks.classify_training import TRAINABLE as CLASSIFY, Params
+    from mirctl.testing import write_class_folders
+    from mirctl.training.data import load_clip
+
+    data = write_class_folders(tmp_path / "d", n_per_class=3, seed=0, sec=4.0, sr=8000)
+    prepared = CLASSIFY.prepare(Params(valid_fraction=0.25), data, seed=1)
+    assert prepared.info["labels"] == ["brown_noise", "high_square", "low_sine", "white_noise"]
+    assert len(prepared.train) == 9 and len(prepared.valid) == 3
+    assert sum(prepared.info["counts"].values()) == 9
+    example = prepared.train[0]
+    assert example.x.dtype == np.float16 and example.x.shape == (251, 96)  # 4 s at 16 kHz, hop 256, centred
+    assert np.allclose(example.x.astype(np.float32), mel_power(*load_clip(next(data.rglob(example.name)), 1)))
+    model = CLASSIFY.build(Params(width=4), prepared.info)
+    counts = torch.tensor([prepared.info["counts"][c] for c in prepared.info["labels"]], dtype=torch.float32)
+    assert torch.allclose(model.class_weight, counts.sum() / (4 * counts))
+    assert "class_weight" not in model.state_dict()  # not saved with the weights
+    unweighted = CLASSIFY.build(Params(width=4, class_weights=False), prepared.info)
+    assert torch.equal(unweighted.class_weight, torch.ones(4))
+    x, y = CLASSIFY.collate(prepared.train[:1], np.random.default_rng(0), Params())
+    assert x.shape == (2, 187, 96) and y.dtype == torch.int64 and y.tolist() == [int(example.y)] * 2
+    assert not torch.equal(x[0], x[1])  # two windows of the one clip, not one twice
+    loss = CLASSIFY.target_loss(torch.zeros(2, 4), y, Params(), model)
+    assert float(loss) == pytest.approx(np.log(4))
