@@ -48,11 +48,11 @@ def test_synthetic_four_classes_reach_95_percent_top1_within_a_minute(trained):
     card = json.loads((out / "card.json").read_text())
     assert card["task"] == "classify" and card["labels"] == CLASSES
     assert card["metrics"]["top1"] >= 0.95 and card["metrics"]["top3"] == 1.0
-    assert card["training"]["examples"] == {"train": 51, "valid": 13}
-    assert sum(card["counts"].values()) == 51 and card["aggregate"] == "mean"
+    assert card["training"]["examples"] == {"train": 52, "valid": 12}  # stratified: 3 of each class's 16
+    assert card["counts"] == {c: 13 for c in CLASSES} and card["aggregate"] == "mean"
     matrix = np.array(card["confusion"]["matrix"])
-    assert card["confusion"]["labels"] == CLASSES and matrix.sum() == 13
-    assert np.trace(matrix) / 13 == pytest.approx(card["metrics"]["top1"], abs=1e-4)
+    assert card["confusion"]["labels"] == CLASSES and matrix.sum(axis=1).tolist() == [3, 3, 3, 3]
+    assert np.trace(matrix) / 12 == pytest.approx(card["metrics"]["top1"], abs=1e-4)
     assert set(card["per_class"]) == set(CLASSES)
     assert all("confusion" not in r for r in reports if r["event"] == "valid")
 
@@ -91,7 +91,7 @@ def test_reloaded_checkpoint_predicts_identically_and_eval_agrees_with_the_card(
         res = cli("eval", "classify", "--pred", tmp_path / pred, "--labels", labels, "--json")
         assert res.exit_code == 0, res.output
         report = json.loads(res.stdout.strip().splitlines()[-1])
-        assert report["files"] == 13 and report["top1"] == card["metrics"]["top1"]
+        assert report["files"] == 12 and report["top1"] == card["metrics"]["top1"]
         assert report["confusion"] == card["confusion"]
 
 

@@ -114,3 +114,41 @@ def test_evaluate_on_edge_cases():
 def test_confusion_csv_quotes_what_needs_quoting():
     report = evaluate(['say "a"', "b,c"], [["b,c"], ["b,c"]], ['say "a"', "b,c"])
     assert confusion_csv(report) == 'true\\predicted,"say ""a""","b,c"\n"say ""a""",0,1\n"b,c",0,1\n'
+
+
+def test_hints_say_the_way_out(tmp_path):
+    with pytest.raises(UsageError) as err:
+        read_predictions(write(tmp_path / "a.csv", "ID,label\n1,x\n"))
+    assert err.value.hint == "a submission (ID,No.1,No.2,No.3) or the CSV of `mirctl classify --csv`"
+    with pytest.raises(UsageError) as err:
+        read_predictions(write(tmp_path / "b.csv", "ID,No.1\na/001.wav,x\nb/001.mp3,y\n"))
+    assert err.value.hint == "file names must be unique without folders"
+    with pytest.raises(UsageError) as err:
+        read_labels(write(tmp_path / "d.csv", "path,genre\n1.wav,jazz\n"))
+    assert err.value.hint == "a CSV with a file column and a label column"
+    with pytest.raises(UsageError) as err:
+        read_predictions(write(tmp_path / "c.json", "[]"))
+    assert err.value.hint == 'expected {"ID": ["label1", "label2", "label3"]}'
+    with pytest.raises(UsageError, match="^classification scores need one ranked prediction per reference label$"):
+        evaluate(["a"], [])
+    with pytest.raises(UsageError, match="^a prediction ranks no label$"):
+        evaluate(["a"], [[]])
+
+
+def test_a_byte_order_mark_and_an_unknown_first_column(tmp_path):
+    (tmp_path / "bom.csv").write_bytes("\ufeffNo.1,ID\nx,7\n".encode("utf-8"))
+    assert read_predictions(tmp_path / "bom.csv") == {"7": ["x"]}
+    p = write(tmp_path / "k.csv", "song,No.1\nd/8.wav,y\n")
+    assert read_predictions(p) == {"8": ["y"]}
+    assert read_labels(write(tmp_path / "l.csv", "song,label\nd/8.wav,y\n")) == {"8": "y"}
+
+
+def test_per_class_figures_are_rounded_to_four_places():
+    report = evaluate(["a", "a", "a", "b", "b", "b"], [["a"], ["a"], ["b"], ["b"], ["b"], ["a"]])
+    assert report["classes"]["a"] == {"support": 3, "precision": 0.6667, "recall": 0.6667, "f1": 0.6667}
+    assert report["top1"] == 0.6667 and report["macro_f1"] == 0.6667
+
+
+def test_only_commas_quotes_and_newlines_are_quoted():
+    report = evaluate(["X", "a\nb"], [["X"], ["X"]], ["X", "a\nb"])
+    assert confusion_csv(report) == 'true\\predicted,X,"a\nb"\nX,1,0\n"a\nb",1,0\n'

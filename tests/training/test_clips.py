@@ -130,8 +130,8 @@ def test_prepare_build_and_collate_of_a_small_set(tmp_path):
     data = write_class_folders(tmp_path / "d", n_per_class=3, seed=0, sec=4.0, sr=8000)
     prepared = CLASSIFY.prepare(Params(valid_fraction=0.25), data, seed=1)
     assert prepared.info["labels"] == ["brown_noise", "high_square", "low_sine", "white_noise"]
-    assert len(prepared.train) == 9 and len(prepared.valid) == 3
-    assert sum(prepared.info["counts"].values()) == 9
+    assert len(prepared.train) == 8 and len(prepared.valid) == 4  # stratified: one of each class's three
+    assert prepared.info["counts"] == {c: 2 for c in prepared.info["labels"]}
     example = prepared.train[0]
     assert example.x.dtype == np.float16 and example.x.shape == (251, 96)  # 4 s at 16 kHz, hop 256, centred
     assert np.allclose(example.x.astype(np.float32), mel_power(*load_clip(next(data.rglob(example.name)), 1)))
@@ -146,3 +146,62 @@ def test_prepare_build_and_collate_of_a_small_set(tmp_path):
     assert not torch.equal(x[0], x[1])  # two windows of the one clip, not one twice
     loss = CLASSIFY.target_loss(torch.zeros(2, 4), y, Params(), model)
     assert float(loss) == pytest.approx(np.log(4))
+
+
+def test_evaluate_and_card_of_both_clip_tasks_on_a_tiny_model(tmp_path):
+    """evaluate() scores each validation clip from its patches as the commands do; the
+    card says what the model sees (a fast check beside the long training tests)."""
+    import torch
+
+    from mirctl.backends.clip_models import run_patches
+    from mirctl.backends.musicnn_backend import compress, patches
+    from mirctl.tasks.classify_training import TRAINABLE as CLASSIFY, Params as ClassifyParams
+    from mirctl.tasks.tag_training import TRAINABLE as TAG, Params as TagParams
+    from mirctl.testing import write_class_folders, write_multilabel_set
+
+    torch.manual_seed(0)
+    data = write_class_folders(tmp_path / "c", n_per_class=2, seed=0, sec=7.0)
+    params = ClassifyParams(width=4, valid_fraction=0.5)
+    prepared = CLASSIFY.prepare(params, data, seed=0)
+    model = CLASSIFY.build(params, prepared.info).eval()
+    per_patch = CLASSIFY.patch_probabilities(model, prepared.valid, params)
+    assert [p.shape for p in per_patch] == [(2, 4)] * len(prepared.valid)  # 7 s: two 3 s patches each
+    direct = run_patches(model, patches(compress(prepared.valid[0].x)), activation="softmax")[0]
+    assert np.allclose(per_patch[0], direct) and np.allclose(direct.sum(axis=1), 1.0, atol=1e-6)
+    with torch.no_grad():
+        metrics = CLASSIFY.evaluate(model, prepared, params)
+    truth = [int(e.y) for e in prepared.valid]
+    means = [p.mean(axis=0) for p in per_patch]
+    assert metrics["loss"] == pytest.approx(np.mean([-np.log(m[t]) for m, t in zip(means, truth)]), rel=1e-5)
+    assert metrics["top1"] == round(np.mean([np.argmax(m) == t for m, t in zip(means, truth)]), 4)
+    assert set(metrics) == {"loss", "top1", "top3", "macro_f1", "segment_top1", "per_class", "confusion"}
+    x, y = CLASSIFY.collate(prepared.train[:3], np.random.default_rng(0), params)
+    with torch.no_grad():
+        loss, figures = CLASSIFY.loss(model, (x, y), params)  # eval mode: no dropout, so comparable
+        expected = torch.nn.functional.cross_entropy(model(x), y, weight=model.class_weight)
+    assert figures == {} and float(loss) == pytest.approx(float(expected), rel=1e-6)
+    card = CLASSIFY.card(params, prepared.info)
+    assert card["architecture"] == "short-chunk CNN" and card["labels"] == prepared.info["labels"]
+    assert card["features"] == {"input": "mel", "sample_rate": 16000, "n_fft": 512, "hop": 256, "n_mels": 96,
+                                "patch_frames": 187, "compression": "log10(1 + 10000 mel)"}
+    assert card["counts"] == prepared.info["counts"] and card["aggregate"] == "mean"
+    assert card["license"] == "as the training data's (trained by mirctl train classify)"
+    assert CLASSIFY.card(ClassifyParams(arch="crnn"), prepared.info)["architecture"] == "CRNN"
+    head = CLASSIFY.card(ClassifyParams(features="musicnn-msd", head="linear"), prepared.info)
+    assert head["architecture"] == "linear head on musicnn-msd"
+    assert head["features"]["embedding"] == "the musicnn-msd tagger's penultimate layer (200 values per patch)"
+
+    tags = write_multilabel_set(tmp_path / "t", n=12, seed=1, sec=3.0)
+    tparams = TagParams(width=4, valid_fraction=0.25)
+    tprep = TAG.prepare(tparams, tags, seed=0)
+    tmodel = TAG.build(tparams, tprep.info).eval()
+    with torch.no_grad():
+        tm = TAG.evaluate(tmodel, tprep, tparams)
+    scores = TAG.scores(tmodel, list(tprep.valid), tparams)
+    ref = np.stack([e.y for e in tprep.valid]).astype(bool)
+    clipped = np.clip(scores, 1e-7, 1 - 1e-7)
+    assert tm["loss"] == pytest.approx(-np.mean(ref * np.log(clipped) + ~ref * np.log(1 - clipped)), rel=1e-5)
+    assert set(tm["thresholds"]) == set(tprep.info["labels"]) and set(tm["per_tag"]) == set(tprep.info["labels"])
+    x, y = TAG.collate(tprep.train, np.random.default_rng(0), tparams)
+    assert y.shape == (9, 4) and x.shape == (9, 187, 96)
+    assert TAG.card(tparams, tprep.info)["positives"] == tprep.info["positives"]

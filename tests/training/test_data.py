@@ -180,3 +180,47 @@ def test_load_clip_reads_audio_files_as_mono(tmp_path):
     (tmp_path / "broken.npy").write_bytes(b"not numpy")
     with pytest.raises(InputError, match="is not a readable .npy array"):
         load_clip(tmp_path / "broken.npy", 16000)
+
+
+def test_messages_name_the_table_and_say_the_way_out(tmp_path):
+    touch(tmp_path / "a.wav")
+    with pytest.raises(UsageError, match=r"labels table .*none\.csv does not exist") as err:
+        read_multilabel(tmp_path / "none.csv", tmp_path)
+    assert err.value.hint == "pass --labels FILE, or put labels.csv in the --data folder"
+    (tmp_path / "t.csv").write_text("path\na.wav\n")
+    with pytest.raises(UsageError) as err:
+        read_multilabel(tmp_path / "t.csv", tmp_path)
+    assert err.value.hint == "a multi-hot CSV: path,piano,bass,… with 0/1 values (or a `tags` column: piano;bass)"
+    (tmp_path / "s.csv").write_text("path,piano,split\na.wav,1,soon\n")
+    with pytest.raises(UsageError, match=f"^{tmp_path / 's.csv'} line 2: split 'soon'"):
+        read_multilabel(tmp_path / "s.csv", tmp_path)
+    (tmp_path / "s1.csv").write_text("path,label,split\na.wav,x,soon\n")
+    with pytest.raises(UsageError, match=f"^{tmp_path / 's1.csv'} line 2: split 'soon'"):
+        read_single_label(tmp_path / "s1.csv", tmp_path)
+    (tmp_path / "m.csv").write_text("path,piano\nm1.wav,1\nm2.wav,1\nm3.wav,0\n")
+    with pytest.raises(UsageError) as err:
+        read_multilabel(tmp_path / "m.csv", tmp_path)
+    assert err.value.message == (f"3 clip(s) named in {tmp_path / 'm.csv'} do not exist: {tmp_path / 'm1.wav'}, "
+                                 f"{tmp_path / 'm2.wav'}, {tmp_path / 'm3.wav'}")
+
+
+def test_without_a_known_file_column_the_first_column_names_the_clips(tmp_path):
+    touch(tmp_path / "a.wav")
+    (tmp_path / "t.csv").write_text("clip,piano\na.wav,1\n")
+    tags, clips = read_multilabel(tmp_path / "t.csv", tmp_path)
+    assert tags == ["piano"] and clips[0].path == tmp_path / "a.wav"
+    (tmp_path / "u.csv").write_text("clip,label\na.wav,rock\n")
+    assert read_single_label(tmp_path / "u.csv", tmp_path)[1][0].path == tmp_path / "a.wav"
+
+
+def test_a_stratified_split_puts_every_class_with_two_groups_on_both_sides():
+    clips = [LabelledClip(Path(f"{c}{i}.wav"), c) for c, n in ((0, 10), (1, 2), (2, 1), (3, 5)) for i in range(n)]
+    for seed in range(20):
+        train, valid = split(clips, 0.2, seed, stratify=True)
+        assert sorted(c.target for c in valid) == [0, 0, 1, 3]  # round(0.2 n), at least one, one left to train
+        assert {c.target for c in train} == {0, 1, 2, 3}
+    grouped = [LabelledClip(Path(f"s{s}_{k}.wav"), s % 2, group=f"s{s}") for s in range(8) for k in range(3)]
+    train, valid = split(grouped, 0.25, 3, stratify=True)
+    assert len(valid) == 6 and not {c.group for c in train} & {c.group for c in valid}
+    assert sorted({c.target for c in valid}) == [0, 1]
+    assert split(grouped, 0.25, 3, stratify=True) == (train, valid)

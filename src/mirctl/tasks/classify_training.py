@@ -34,6 +34,7 @@ class ClassifyTraining(ClipTraining):
     monitor = "loss"
     mode = "min"
     activation = "softmax"
+    stratify = True  # every class on both sides of a random split
 
     def validate(self, params: Params) -> None:
         from mirctl.tasks.classify import AGGREGATES

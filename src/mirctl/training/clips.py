@@ -96,6 +96,7 @@ class ClipTraining(Trainable):
 
     activation = "sigmoid"
     default_table = "labels.csv"
+    stratify = False  # split within each target (single-label classes)
 
     # --- what the task gives ---------------------------------------------------
     def read_table(self, params: Any, data: Path) -> tuple[list[str], list[Any]]:
@@ -140,7 +141,7 @@ class ClipTraining(Trainable):
         from mirctl.training.data import load_clip, split
 
         labels, clips = self.read_table(params, Path(data))
-        train_clips, valid_clips = split(clips, params.valid_fraction, seed)
+        train_clips, valid_clips = split(clips, params.valid_fraction, seed, self.stratify)
         represent = self._representation(params)
         examples = {}
         for clip in train_clips + valid_clips:

@@ -161,10 +161,13 @@ def _check_exist(clips: Sequence[LabelledClip], table: Path) -> None:
                          hint="paths in the table are relative to the --data folder")
 
 
-def split(clips: Sequence[LabelledClip], fraction: float, seed: int) -> tuple[list[LabelledClip], list[LabelledClip]]:
+def split(clips: Sequence[LabelledClip], fraction: float, seed: int,
+          stratify: bool = False) -> tuple[list[LabelledClip], list[LabelledClip]]:
     """(train, valid): the table's own ``split`` column where it has one (``test`` rows
     are left out), else a seeded random ``fraction`` of the groups (each clip its own
-    group when there is no ``group`` column) for validation."""
+    group when there is no ``group`` column) for validation. ``stratify`` (single-label
+    targets) draws that fraction within each class, so every class with two groups or
+    more has one on each side; a class with one group trains."""
     import numpy as np
 
     if any(c.split for c in clips):
@@ -176,14 +179,30 @@ def split(clips: Sequence[LabelledClip], fraction: float, seed: int) -> tuple[li
         return train, valid
     if not 0.0 < fraction < 1.0:
         raise UsageError(f"--valid-fraction {fraction} must be between 0 and 1")
-    groups = sorted({c.group if c.group is not None else str(c.path) for c in clips})
+    group_of = [c.group if c.group is not None else str(c.path) for c in clips]
+    groups = sorted(set(group_of))
     if len(groups) < 2:
         raise UsageError("one clip (or one group) cannot be split into training and validation",
                          hint="label more clips, or give a split column")
-    order = np.random.default_rng([seed, 7]).permutation(len(groups))
-    n_valid = min(len(groups) - 1, max(1, round(fraction * len(groups))))
-    valid_groups = {groups[i] for i in order[:n_valid]}
-    in_valid = [(c.group if c.group is not None else str(c.path)) in valid_groups for c in clips]
+    if stratify:
+        strata: dict[Any, list[str]] = {}
+        for clip, group in zip(clips, group_of):
+            members = strata.setdefault(clip.target, [])
+            if group not in members:
+                members.append(group)
+        valid_groups: set[str] = set()
+        for k, target in enumerate(sorted(strata)):
+            members = sorted(strata[target])
+            if len(members) < 2:
+                continue
+            order = np.random.default_rng([seed, 7, k]).permutation(len(members))
+            n_valid = min(len(members) - 1, max(1, round(fraction * len(members))))
+            valid_groups.update(members[i] for i in order[:n_valid])
+    else:
+        order = np.random.default_rng([seed, 7]).permutation(len(groups))
+        n_valid = min(len(groups) - 1, max(1, round(fraction * len(groups))))
+        valid_groups = {groups[i] for i in order[:n_valid]}
+    in_valid = [g in valid_groups for g in group_of]
     return [c for c, v in zip(clips, in_valid) if not v], [c for c, v in zip(clips, in_valid) if v]
 
 
