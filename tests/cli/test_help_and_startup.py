@@ -95,3 +95,15 @@ def test_console_script_imports_only_the_command_it_runs():
     loaded = out.stdout.split("CLI=")[-1].strip().split(",")
     assert "mirctl.cli.transcribe" in loaded
     assert not {"mirctl.cli.separate", "mirctl.cli.info", "mirctl.cli.models"} & set(loaded)
+
+
+def test_epilog_prose_is_reflowed_and_examples_are_kept_line_for_line():
+    from mirctl.cli.common import reflow
+
+    text = "\nExamples:\n\n  mirctl a x\n  mirctl b y\n\nSome prose that was\nwrapped by hand\n  at 90 columns.\n"
+    assert reflow(text) == "Examples:\n\n  mirctl a x\n  mirctl b y\n\nSome prose that was wrapped by hand at 90 columns.\n"
+    assert reflow(None) is None and reflow("") == ""
+    out = subprocess.run([sys.executable, "-m", "mirctl", "train", "tag", "--help"], capture_output=True, text=True,
+                         timeout=60, env={**__import__("os").environ, "COLUMNS": "80"})
+    prose = [x for x in out.stdout.splitlines() if "The labels table" in x]
+    assert prose and len(prose[0].rstrip()) > 60  # one paragraph filling the line, not a hard 90-column break
