@@ -145,6 +145,9 @@ def test_submission_files_are_the_homework_formats_byte_for_byte(tmp_path):
         '{\n "001": [\n  "a,b",\n  "say \\"hi\\"",\n  "c"\n ],\n "002": [\n  "Queen",\n  "Beatles",\n  "Prince"\n ],\n'
         ' "010": [\n  "Beatles",\n  "Queen",\n  "Madonna"\n ]\n}\n')
     assert json.loads(submission(Path("a.json"), records))["010"] == ["Beatles", "Queen", "Madonna"]
+    two = [_record("b.wav", ["yes", "no"]), _record("a.wav", ["no", "yes"])]  # a two-class model: No.3 empty
+    assert submission(Path("s.csv"), two) == "ID,No.1,No.2,No.3\na,no,yes,\nb,yes,no,\n"
+    assert json.loads(submission(Path("s.json"), two)) == {"a": ["no", "yes"], "b": ["yes", "no"]}
     with pytest.raises(Exception, match="share the submission ID"):
         submission(Path("a.csv"), [_record("a/001.wav", ["x"]), _record("b/001.wav", ["y"])])
 

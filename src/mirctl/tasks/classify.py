@@ -155,7 +155,8 @@ def submission(path: Path, records: list[dict]) -> str:
     from mirctl.evaluation.classification import _cell
 
     head = "ID," + ",".join(f"No.{k + 1}" for k in range(SUBMISSION_RANKS))
-    return "\n".join([head] + [",".join([_cell(i)] + [_cell(x) for x in labels]) for i, labels in rows]) + "\n"
+    padded = [(i, labels + [""] * (SUBMISSION_RANKS - len(labels))) for i, labels in rows]  # a 2-class model
+    return "\n".join([head] + [",".join([_cell(i)] + [_cell(x) for x in labels]) for i, labels in padded]) + "\n"
 
 
 def _extensions() -> tuple[str, ...]:
