@@ -27,6 +27,8 @@ EPILOG = """Examples:
 
   mirctl tag clips/ --embeddings                      penultimate-layer features per 3 s (.npz)
 
+  mirctl tag test/ --model taggers/run1               a `mirctl train tag` checkpoint; "tags" at its tuned thresholds
+
 Models (`mirctl models list --task tag`): musicnn-mtt (default), musicnn-msd, vgg-mtt,
 vgg-msd — Pons & Serra's musicnn weights (ISC), shipped with mirctl; nothing is
 downloaded and no TensorFlow is needed. Audio is tagged in 3 s patches at 16 kHz mono; a
