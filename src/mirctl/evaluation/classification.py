@@ -15,12 +15,12 @@ are those names).
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any, Sequence
 
 from mirctl.errors import UsageError
+from mirctl.io.tables import key_column, read_rows
 
 
 def evaluate(reference: Sequence[str], ranked: Sequence[Sequence[str]],
@@ -49,22 +49,11 @@ def evaluate(reference: Sequence[str], ranked: Sequence[Sequence[str]],
     }
 
 
-def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = [h.strip() for h in reader.fieldnames or []]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise UsageError(f"cannot read {path}: {err}") from None
-    if not rows:
-        raise UsageError(f"{path} has no rows")
-    return header, [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in rows]
+KEY_COLUMNS = ("id", "input", "path", "file", "filename", "track")
 
 
 def _key(header: list[str]) -> str:
-    names = ("id", "input", "path", "file", "filename", "track")
-    return next((c for c in header if c.lower() in names), header[0])
+    return key_column(header, KEY_COLUMNS)
 
 
 def read_predictions(path: Path) -> dict[str, list[str]]:
@@ -78,7 +67,7 @@ def read_predictions(path: Path) -> dict[str, list[str]]:
         if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
             raise UsageError(f"{path} is not a submission JSON", hint='expected {"ID": ["label1", "label2", "label3"]}')
         return {Path(str(k)).stem: [str(x) for x in v] for k, v in data.items()}
-    header, rows = _rows(path)
+    header, rows = read_rows(path)
     key = _key(header)
     if "status" in header:  # mirctl classify --csv: failed inputs have no prediction
         rows = [r for r in rows if r["status"] == "ok"]
@@ -98,7 +87,7 @@ def read_predictions(path: Path) -> dict[str, list[str]]:
 
 def read_labels(path: Path) -> dict[str, str]:
     """{file name: true label} of a ``path,label`` CSV."""
-    header, rows = _rows(Path(path))
+    header, rows = read_rows(Path(path))
     key = _key(header)
     lowered = {c.lower(): c for c in header}
     column = lowered.get("label") or lowered.get("class")

@@ -29,7 +29,9 @@ KEY_COLUMNS = ("input", "path", "file", "filename", "track")
 
 
 def _key_column(header: list[str]) -> str:
-    return next((c for c in header if c.lower() in KEY_COLUMNS), header[0])
+    from mirctl.io.tables import key_column
+
+    return key_column(header, KEY_COLUMNS)
 
 
 def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:

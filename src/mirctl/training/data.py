@@ -17,13 +17,13 @@ course data sets ship them), whose rate the task is told (``--npy-sr``).
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from mirctl.errors import InputError, UsageError
+from mirctl.io.tables import key_column, read_rows
 
 KEY_COLUMNS = ("path", "file", "filename", "input", "track")
 SPLITS = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "dev": "valid", "test": "test"}
@@ -39,23 +39,11 @@ class LabelledClip:
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-    except FileNotFoundError:
-        raise UsageError(f"labels table {path} does not exist",
-                         hint="pass --labels FILE, or put labels.csv in the --data folder") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise UsageError(f"cannot read labels table {path}: {err}") from None
-    if not rows:
-        raise UsageError(f"labels table {path} has no rows")
-    return header, [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
+    return read_rows(path, "labels table", missing_hint="pass --labels FILE, or put labels.csv in the --data folder")
 
 
 def _key(header: list[str]) -> str:
-    return next((c for c in header if c.lower() in KEY_COLUMNS), header[0])
+    return key_column(header, KEY_COLUMNS)
 
 
 def _split(value: str | None, path: Path, line: int) -> str | None:
@@ -67,6 +55,21 @@ def _split(value: str | None, path: Path, line: int) -> str | None:
     return split
 
 
+def _names(cell: str) -> set[str]:
+    """The tag names of a ``tags`` cell (``piano; bass``, ``drums|piano``)."""
+    return {t.strip() for t in re.split(r"[;|]", cell) if t.strip()}
+
+
+def _clip(row: dict[str, str], key: str, lowered: dict[str, str], target: Any, path: Path, data: Path,
+          line: int) -> LabelledClip:
+    """A table row as a clip: its file (relative to ``data`` unless absolute), its target,
+    and its split and group cells if the table has those columns."""
+    clip_path = Path(row[key]).expanduser()
+    return LabelledClip(clip_path if clip_path.is_absolute() else Path(data) / clip_path, target,
+                        _split(row.get(lowered.get("split", "")), path, line),
+                        row.get(lowered.get("group", "")) or None)
+
+
 def read_multilabel(path: Path, data: Path) -> tuple[list[str], list[LabelledClip]]:
     """(tags, clips) of a multi-label table (see the module's docs)."""
     header, rows = _read_csv(path)
@@ -75,7 +78,7 @@ def read_multilabel(path: Path, data: Path) -> tuple[list[str], list[LabelledCli
     meta = {lowered[m] for m in META_COLUMNS if m in lowered}
     names_column = lowered.get("tags")
     if names_column is not None:
-        tags = sorted({t.strip() for row in rows for t in re.split(r"[;|]", row[names_column]) if t.strip()})
+        tags = sorted(set().union(*(_names(row[names_column]) for row in rows)))
     else:
         tags = [c for c in header if c != key and c not in meta]
     if not tags:
@@ -86,7 +89,7 @@ def read_multilabel(path: Path, data: Path) -> tuple[list[str], list[LabelledCli
         if not row.get(key):
             raise UsageError(f"{path} line {line}: the {key} column is empty")
         if names_column is not None:
-            present = {t.strip() for t in re.split(r"[;|]", row[names_column]) if t.strip()}
+            present = _names(row[names_column])
             target = tuple(1.0 if t in present else 0.0 for t in tags)
         else:
             values = []
@@ -96,10 +99,7 @@ def read_multilabel(path: Path, data: Path) -> tuple[list[str], list[LabelledCli
                     raise UsageError(f"{path} line {line}: {tag} = {cell!r}; labels are 0 or 1")
                 values.append(float(cell))
             target = tuple(values)
-        clip_path = Path(row[key]).expanduser()
-        clips.append(LabelledClip(clip_path if clip_path.is_absolute() else Path(data) / clip_path, target,
-                                  _split(row.get(lowered.get("split", "")), path, line),
-                                  row.get(lowered.get("group", "")) or None))
+        clips.append(_clip(row, key, lowered, target, path, data, line))
     _check_exist(clips, path)
     return tags, clips
 
@@ -116,12 +116,8 @@ def read_single_label(path: Path, data: Path) -> tuple[list[str], list[LabelledC
         if not row.get(key) or not row.get(column):
             raise UsageError(f"{path} line {line}: the {key} or {column} column is empty")
     classes = sorted({row[column] for row in rows})
-    clips = []
-    for line, row in enumerate(rows, start=2):
-        clip_path = Path(row[key]).expanduser()
-        clips.append(LabelledClip(clip_path if clip_path.is_absolute() else Path(data) / clip_path,
-                                  classes.index(row[column]), _split(row.get(lowered.get("split", "")), path, line),
-                                  row.get(lowered.get("group", "")) or None))
+    clips = [_clip(row, key, lowered, classes.index(row[column]), path, data, line)
+             for line, row in enumerate(rows, start=2)]
     _check_exist(clips, path)
     return classes, clips
 
@@ -132,25 +128,17 @@ def read_class_folders(data: Path, extensions: Sequence[str]) -> tuple[list[str]
     data = Path(data)
     if not data.is_dir():
         raise UsageError(f"--data {data} is not a folder")
-    classes = sorted(p.name for p in data.iterdir() if p.is_dir() and not p.name.startswith("."))
-    clips = []
-    for index, name in enumerate(classes):
-        for file in sorted((data / name).rglob("*")):
-            if file.is_file() and file.suffix.lower() in extensions and \
-                    not any(part.startswith(".") for part in file.relative_to(data).parts):
-                clips.append(LabelledClip(file, index))
-    classes_with_clips = sorted({classes[c.target] for c in clips})
-    if len(classes_with_clips) < 2:
-        raise UsageError(f"--data {data} has {len(classes_with_clips)} class folder(s) with clips; "
+    folders = sorted(p.name for p in data.iterdir() if p.is_dir() and not p.name.startswith("."))
+    files = {name: [f for f in sorted((data / name).rglob("*"))
+                    if f.is_file() and f.suffix.lower() in extensions
+                    and not any(part.startswith(".") for part in f.relative_to(data).parts)]
+             for name in folders}
+    classes = [name for name in folders if files[name]]
+    if len(classes) < 2:
+        raise UsageError(f"--data {data} has {len(classes)} class folder(s) with clips; "
                          "classification needs at least two",
                          hint="one sub-folder of audio (or .npy) clips per class, or --labels with path,label rows")
-    classes = classes_with_clips
-    return classes, [LabelledClip(c.path, classes.index(data_name(c.path, data))) for c in clips]
-
-
-def data_name(path: Path, data: Path) -> str:
-    """The class folder a clip sits in."""
-    return path.relative_to(data).parts[0]
+    return classes, [LabelledClip(f, index) for index, name in enumerate(classes) for f in files[name]]
 
 
 def _check_exist(clips: Sequence[LabelledClip], table: Path) -> None:
