@@ -145,7 +145,7 @@ def _write_tag_table(path: Path, report: dict) -> None:
     import csv as csv_lib
     import io
 
-    from mirctl.io.atomic import atomic_path
+    from mirctl.pipeline.runner import write_text
 
     buf = io.StringIO()
     columns = ["tag", "threshold", "positives", "tp", "fp", "fn", "precision", "recall", "f1", "roc_auc", "pr_auc"]
@@ -155,9 +155,7 @@ def _write_tag_table(path: Path, report: dict) -> None:
         writer.writerow({"tag": name, **{k: "" if row[k] is None else row[k] for k in columns[1:]}})
     writer.writerow({"tag": "macro", **{k: "" if report["macro"].get(k) is None else report["macro"][k]
                                         for k in ("precision", "recall", "f1", "roc_auc", "pr_auc")}})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
+    write_text(path, buf.getvalue())
 
 
 CLASSIFY_EPILOG = """Examples:
@@ -224,15 +222,14 @@ def classify(
 
 
 def _write_classify_files(report: dict, csv: Optional[Path], confusion: list[Path], pred: Path) -> None:
-    from mirctl.evaluation.classification import _cell, confusion_csv
+    from mirctl.evaluation.classification import confusion_csv
+    from mirctl.io.tables import csv_text
     from mirctl.pipeline.runner import write_text
 
     if csv is not None:
-        lines = ["class,support,precision,recall,f1"]
-        lines += [f"{_cell(c)},{r['support']},{r['precision']},{r['recall']},{r['f1']}"
-                  for c, r in report["classes"].items()]
-        lines.append(f"macro,{report['files']},,,{report['macro_f1']}")
-        write_text(csv, "\n".join(lines) + "\n")
+        rows = [[c, r["support"], r["precision"], r["recall"], r["f1"]] for c, r in report["classes"].items()]
+        write_text(csv, csv_text([["class", "support", "precision", "recall", "f1"], *rows,
+                                  ["macro", report["files"], "", "", report["macro_f1"]]]))
     for path in confusion:
         if path.suffix.lower() == ".csv":
             write_text(path, confusion_csv(report))

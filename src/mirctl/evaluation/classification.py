@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mirctl.errors import UsageError
-from mirctl.io.tables import key_column, read_rows
+from mirctl.io.tables import csv_text, key_column, read_rows
 
 
 def evaluate(reference: Sequence[str], ranked: Sequence[Sequence[str]],
@@ -118,10 +118,4 @@ def read_tables(pred_path: Path, labels_path: Path) -> tuple[list[str], list[str
 
 def confusion_csv(report: dict[str, Any]) -> str:
     labels, matrix = report["confusion"]["labels"], report["confusion"]["matrix"]
-    lines = ["true\\predicted," + ",".join(_cell(c) for c in labels)]
-    lines += [_cell(c) + "," + ",".join(str(v) for v in row) for c, row in zip(labels, matrix)]
-    return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(ch in text for ch in ',"\n') else text
+    return csv_text([["true\\predicted", *labels], *([c, *row] for c, row in zip(labels, matrix))])

@@ -8,8 +8,9 @@ file-column name (``path``, ``file`` …), else by the first column.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from mirctl.errors import UsageError
 
@@ -37,3 +38,11 @@ def key_column(header: Sequence[str], names: Sequence[str]) -> str:
     """The column that names each row's file: the first whose lower-cased name is one of
     ``names``, else the first column."""
     return next((c for c in header if c.lower() in names), header[0])
+
+
+def csv_text(rows: Iterable[Sequence[object]]) -> str:
+    """Rows as CSV text with the csv module's minimal quoting and ``\\n`` line ends (the
+    form of mirctl's own tables and of homework submissions)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()

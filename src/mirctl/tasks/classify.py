@@ -152,11 +152,11 @@ def submission(path: Path, records: list[dict]) -> str:
                          hint="IDs are file names without folder and extension: they must be unique")
     if Path(path).suffix.lower() == ".json":
         return json.dumps({i: labels for i, labels in rows}, ensure_ascii=False, indent=1) + "\n"
-    from mirctl.evaluation.classification import _cell
+    from mirctl.io.tables import csv_text
 
-    head = "ID," + ",".join(f"No.{k + 1}" for k in range(SUBMISSION_RANKS))
-    padded = [(i, labels + [""] * (SUBMISSION_RANKS - len(labels))) for i, labels in rows]  # a 2-class model
-    return "\n".join([head] + [",".join([_cell(i)] + [_cell(x) for x in labels]) for i, labels in padded]) + "\n"
+    header = ["ID"] + [f"No.{k + 1}" for k in range(SUBMISSION_RANKS)]
+    return csv_text([header] + [[i] + labels + [""] * (SUBMISSION_RANKS - len(labels))  # a 2-class model
+                                for i, labels in rows])
 
 
 def _extensions() -> tuple[str, ...]:
