@@ -39,11 +39,13 @@ class Aggregate(str, Enum):
 def _describe(record: dict) -> str | None:
     from rich.markup import escape
 
+    from mirctl.cli.reporting import top_line
+
     r = record.get("result") or {}
     if not r.get("top"):
         return None
     what = "votes" if r.get("aggregate") == "vote" else "p"
-    text = "        " + ", ".join(f"{escape(name)} [bold]{score:.2f}[/]" for name, score in r["top"]) + f"  [dim]({what})[/]"
+    text = top_line(r["top"]) + f"  [dim]({what})[/]"
     if r.get("separated"):
         text += f"\n        [dim]{escape(r['separated'])}[/]"
     return text

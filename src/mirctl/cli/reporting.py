@@ -173,6 +173,11 @@ def _get(values: dict[str, Any], key: Any) -> Any:
     return values.get(key)
 
 
+def top_line(pairs: Any) -> str:
+    """A result's ranked ``[[name, score], …]`` as the line under its status line."""
+    return "        " + ", ".join(f"{escape(str(name))} [bold]{score:.2f}[/]" for name, score in pairs)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""

@@ -40,10 +40,12 @@ def _describe(record: dict) -> str | None:
     """The top tags under a file's status line (and its multi-label decisions)."""
     from rich.markup import escape
 
+    from mirctl.cli.reporting import top_line
+
     r = record.get("result") or {}
     if not r.get("top"):
         return None
-    text = "        " + ", ".join(f"{escape(name)} [bold]{score:.2f}[/]" for name, score in r["top"])
+    text = top_line(r["top"])
     if "tags" in r:
         text += (f"\n        tags ({r['thresholds']} thresholds): "
                  + (escape(", ".join(r["tags"])) if r["tags"] else "[dim]none[/]"))
