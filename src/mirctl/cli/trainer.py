@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
@@ -143,10 +143,11 @@ class ClipOptions:
 
     def params(self) -> dict[str, Any]:
         """The fields of :class:`mirctl.training.clips.ClipParams`."""
-        return {"labels": self.labels, "features": "musicnn-mtt" if self.features is Features.musicnn
-                else self.features.value, "arch": self.arch.value, "head": self.head.value, "width": self.width,
-                "dropout": self.dropout, "gain_db": self.gain_db, "pitch_shift": self.pitch_shift,
-                "noise_snr": self.noise_snr, "valid_fraction": self.valid_fraction, "npy_sr": self.npy_sr}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {k: v.value if isinstance(v, Enum) else v for k, v in values.items()}
+        if self.features is Features.musicnn:
+            values["features"] = "musicnn-mtt"
+        return values
 
 
 _MODEL = "Model"

@@ -56,9 +56,7 @@ class TagTraining(ClipTraining):
     def scores(self, model: Any, examples: list[Example], params: Params) -> Any:
         """Each clip's tag scores as ``mirctl tag --model`` computes them: the mean
         probability over its consecutive 3 s patches."""
-        import numpy as np
-
-        return np.stack([p.mean(axis=0) for p in self.patch_probabilities(model, examples, params)])
+        return _clip_scores(self.patch_probabilities(model, examples, params))
 
     def metrics(self, reference: Any, per_patch: list[Any], params: Params, info: dict[str, Any]) -> dict[str, Any]:
         import numpy as np
@@ -66,7 +64,7 @@ class TagTraining(ClipTraining):
         from mirctl.evaluation.tagging import evaluate, tune_thresholds
 
         tags = info["labels"]
-        scores = np.stack([p.mean(axis=0) for p in per_patch])
+        scores = _clip_scores(per_patch)
         reference = reference.astype(bool)
         clipped = np.clip(scores, 1e-7, 1 - 1e-7)
         loss = float(-np.mean(reference * np.log(clipped) + (~reference) * np.log(1 - clipped)))
@@ -86,6 +84,13 @@ class TagTraining(ClipTraining):
 
     def card_fields(self, params: Params, info: dict[str, Any]) -> dict[str, Any]:
         return {"positives": info["positives"]}
+
+
+def _clip_scores(per_patch: list[Any]) -> Any:
+    """(clips, tags): each clip's mean probability over its patches."""
+    import numpy as np
+
+    return np.stack([p.mean(axis=0) for p in per_patch])
 
 
 TRAINABLE = TagTraining()
