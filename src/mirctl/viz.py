@@ -22,6 +22,13 @@ def _pyplot():
     return require("matplotlib.pyplot", extra="plot")
 
 
+def _save(plt, fig, path: str) -> None:
+    """Lay out, write as a 100-dpi PNG and free a figure."""
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)
+
+
 def log_spectrogram(mono: np.ndarray, sr: int, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
     """Magnitude in dB, shape (n_fft // 2 + 1, frames); numpy only."""
     import numpy as np
@@ -57,9 +64,7 @@ def render_waveform(path: str, wav: np.ndarray, sr: int, title: str = "") -> Non
     axes[-1].set_xlabel("time (s)")
     if title:
         axes[0].set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def render_pianoroll(path: str, notes: Sequence[Note], title: str = "", mono: np.ndarray | None = None,
@@ -94,9 +99,7 @@ def render_pianoroll(path: str, notes: Sequence[Note], title: str = "", mono: np
     ax.set_xlabel("time (s)")
     ax.set_ylabel("MIDI pitch")
     ax.set_title(title or f"{len(notes)} notes")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def envelope(wav: np.ndarray, points: int = 4000) -> tuple[np.ndarray, np.ndarray]:
@@ -135,9 +138,7 @@ def render_mix(path: str, rows: Sequence[tuple[str, np.ndarray]], sr: int, title
     axes[-1, 0].set_xlabel("time (s)")
     if title:
         axes[0, 0].set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def render_taggram(path: str, taggram: np.ndarray, labels: Sequence[str], patch_s: float, title: str = "") -> None:
@@ -156,9 +157,7 @@ def render_taggram(path: str, taggram: np.ndarray, labels: Sequence[str], patch_
     if title:
         ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01, label="probability")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def render_confusion(path: str, labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str = "") -> None:
@@ -189,6 +188,4 @@ def render_confusion(path: str, labels: Sequence[str], matrix: Sequence[Sequence
     if title:
         ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02, label="share of the true class")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    _save(plt, fig, path)
