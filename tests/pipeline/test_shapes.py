@@ -164,3 +164,11 @@ def test_a_file_task_refuses_the_other_shapes_options(audio_dir, tmp_path):
 
     with pytest.raises(UsageError, match="takes input files"):
         go(gain_task.TASK, gain_task.Params(), tmp_path / "out", [audio_dir], count=3)
+
+
+def test_audio_seconds_sums_finished_inputs_to_two_places():
+    from mirctl.pipeline.task import audio_seconds
+
+    records = [{"status": "ok", "result": {"duration_s": 1.234}}, {"status": "ok", "result": {"duration_s": 2.0011}},
+               {"status": "ok", "result": {}}, {"status": "failed", "result": None}]
+    assert audio_seconds(records) == {"audio_s": 3.24}
