@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "mix": ("mirctl.cli.mix", "mix"),
     "tag": ("mirctl.cli.tag", "tag"),
     "classify": ("mirctl.cli.classify", "classify"),
+    "generate-midi": ("mirctl.cli.generate", "generate_midi"),
     "models": ("mirctl.cli.models", None),
     "train": ("mirctl.cli.train", None),
     "eval": ("mirctl.cli.eval", None),

@@ -70,6 +70,34 @@ def transcribe(
     execute(scoring.TRANSCRIPTION, scoring.Params(ref=ref), inputs, run, score_table="transcription", table=csv)
 
 
+MIDI_EPILOG = """Examples:
+
+  mirctl eval midi samples/*.mid --csv metrics.csv        the homework table: piece_name,H1,H4,GS + mean
+
+  mirctl eval midi ../POP909/ -r --json                   every file below, one JSON line each
+
+H1/H4: pitch-class histogram entropy (bits) over every 1-/4-bar window; GS: grooving pattern
+similarity, 1 - the XOR distance of two bars' onset positions, averaged over all pairs of
+bars (MusDr, Wu and Yang 2020). Files are read as generate-midi's tokenizer reads them: one
+piano stream, 4/4, 16 positions per bar (a POP909 beat_midi.txt beside a file aligns its
+bars).
+"""
+
+
+@app.command("midi", epilog=reflow(MIDI_EPILOG))
+@runner_command(outputs=False, model=False)
+def midi(
+    inputs: Annotated[list[str], typer.Argument(help="MIDI files, folders or globs.")],
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="Write the homework table (piece_name,H1,H4,GS and a "
+                                                "mean row) to this file.", metavar="FILE")] = None,
+    run: Common = Common(),
+) -> None:
+    """Score generated MIDI with the course's metrics: H1, H4 (pitch-class entropy) and GS (grooving similarity)."""
+    from mirctl.tasks import scoring
+
+    execute(scoring.SYMBOLIC, scoring.Params(), inputs, run, score_table="symbolic", batch_file=csv)
+
+
 TAG_EPILOG = """Examples:
 
   mirctl tag clips/ --csv preds.csv && mirctl eval tag --pred preds.csv --labels labels.csv

@@ -20,6 +20,7 @@ __all__ = ["COMMANDS", "TrainCommon", "app", "execute_training", "trainer_comman
 COMMANDS: dict[str, tuple[str, str]] = {
     "tag": ("mirctl.cli.tag", "train_tag"),
     "classify": ("mirctl.cli.classify", "train_classify"),
+    "generate-midi": ("mirctl.cli.generate", "train_generate"),
 }
 
 EPILOG = ("Every trainable task shares these options: --data, --out (a checkpoint folder: model.safetensors + "

@@ -20,6 +20,7 @@ REGISTRY: dict[str, str] = {
     "mix": "mirctl.tasks.mix:TASK",
     "tag": "mirctl.tasks.tagging:TASK",
     "classify": "mirctl.tasks.classify:TASK",
+    "generate-midi": "mirctl.tasks.midi_generation:TASK",
     "eval separate": "mirctl.tasks.scoring:SEPARATION",
     "eval transcribe": "mirctl.tasks.scoring:TRANSCRIPTION",
 }

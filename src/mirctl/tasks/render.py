@@ -432,15 +432,28 @@ def default_renderer(sample_rate: int) -> Any:
 def render_score(score: Any, sample_rate: int, min_seconds: float = 0.0, tail_s: float = 1.0) -> np.ndarray:
     """A MIDI score (:class:`mirctl.io.midi.MidiScore`) played on the default font's piano,
     at least ``min_seconds`` long; float32 (2, n)."""
+    return render_midi(score, sample_rate, min_seconds, tail_s)
+
+
+def render_midi(midi: Any, sample_rate: int, min_seconds: float = 0.0, tail_s: float = 1.0) -> np.ndarray:
+    """A MIDI file's content (a :class:`mirctl.io.midi.MidiScore` or a ``mido.MidiFile``)
+    played with the default font, at least ``min_seconds`` long; float32 (2, n)."""
+    import io
+
     import numpy as np
 
     from mirctl.io.midi_events import events_from_bytes
 
-    midi = events_from_bytes(score.to_bytes())
+    if hasattr(midi, "to_bytes"):
+        data = midi.to_bytes()
+    else:
+        buf = io.BytesIO()
+        midi.save(file=buf)
+        data = buf.getvalue()
+    events = events_from_bytes(data)
     renderer = default_renderer(sample_rate)
-    frames = int(round(max(min_seconds, (midi.last_note_off_s + tail_s) if midi.notes else 0.0) * sample_rate))
-    wav = renderer.render(midi.events, frames) if midi.notes else np.zeros((2, max(frames, 1)), np.float32)
-    return wav
+    frames = int(round(max(min_seconds, (events.last_note_off_s + tail_s) if events.notes else 0.0) * sample_rate))
+    return renderer.render(events.events, frames) if events.notes else np.zeros((2, max(frames, 1)), np.float32)
 
 
 def _extensions() -> tuple[str, ...]:

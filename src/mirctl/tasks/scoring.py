@@ -72,3 +72,45 @@ SEPARATION = SeparationScoring(name="eval separate", ref=f"{__name__}:SEPARATION
                                extensions=AUDIO_EXTENSIONS, default_template="{track}", template_fields=())
 TRANSCRIPTION = TranscriptionScoring(name="eval transcribe", ref=f"{__name__}:TRANSCRIPTION", input_kind="notes",
                                      extensions=NOTE_EXTENSIONS, default_template="{track}", template_fields=())
+
+
+class SymbolicScoring(Task[Params]):
+    """``mirctl eval midi``: MusDr's H1, H4 and GS of each MIDI file (no reference: the
+    metrics describe the piece itself). Each file is prepared and tokenized as
+    ``generate-midi``'s training data is (:mod:`mirctl.backends.remi`: one piano stream,
+    4/4, 16 positions per bar) and scored on those tokens."""
+
+    def slots(self, params: Params) -> list[OutputSlot]:
+        return []
+
+    def load(self, params: Params, ctx: Any) -> Any:
+        from mirctl.backends import remi
+
+        return remi.make_tokenizer()
+
+    def read(self, item: Any) -> Any:
+        from mirctl.types import MidiSource
+
+        return MidiSource(item.path, None)  # read by symusic in process()
+
+    def process(self, model: Any, source: Any, params: Params, progress: Callable[[float], None]) -> TaskResult:
+        from mirctl.backends import remi
+        from mirctl.evaluation.symbolic import bars_from_tokens, piece_metrics
+
+        ids = remi.encode(model, remi.prepared_from_file(Path(source.path)))
+        bars = bars_from_tokens(model[i] for i in ids)
+        return TaskResult(data=piece_metrics(bars, remi.POSITIONS_PER_BAR))
+
+    def summarize(self, records: list[dict]) -> dict:
+        from mirctl.evaluation.symbolic import summarize
+
+        return summarize(records)
+
+    def batch_file(self, path: Path, records: list[dict], params: Params) -> str:
+        from mirctl.evaluation.symbolic import homework_csv
+
+        return homework_csv([(Path(r["input"]).stem, r["result"]) for r in records if r["status"] == "ok"])
+
+
+SYMBOLIC = SymbolicScoring(name="eval midi", ref=f"{__name__}:SYMBOLIC", input_kind="midi",
+                           extensions=(".mid", ".midi"), default_template="{track}", template_fields=())

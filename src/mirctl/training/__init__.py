@@ -81,6 +81,11 @@ class Trainable:
         """Task-specific card fields (labels, sample rate, features, thresholds …)."""
         return dict(info)
 
+    def lr_scale(self, step: int, max_steps: int, params: Any) -> float:
+        """The learning-rate multiplier for the update after ``step`` updates (a schedule;
+        1.0: the optimizer's own rates throughout)."""
+        return 1.0
+
     def optimizer(self, model: Any, params: Any, lr: float) -> Any:
         import torch
 

@@ -212,6 +212,8 @@ def _train(torch: Any, np: Any, trainable: Trainable, params: Any, options: Trai
         raise UsageError(f"--data {options.data} gave no training examples")
     model = trainable.build(params, prepared.info).to(device)
     optimizer = trainable.optimizer(model, params, options.lr)
+    for group in optimizer.param_groups:  # the rates lr_scale() multiplies (saved with the optimizer's state)
+        group.setdefault("base_lr", group["lr"])
     step, best, bad, elapsed = 0, None, 0, 0.0
     validated_at = saved_at = -1
     best_metrics: dict[str, Any] = {}
@@ -286,6 +288,9 @@ def _train(torch: Any, np: Any, trainable: Trainable, params: Any, options: Trai
                 optimizer.zero_grad(set_to_none=True)
                 loss, figures = trainable.loss(model, _to_device(batch, device), params)
                 loss.backward()
+                scale = trainable.lr_scale(step, options.max_steps, params)
+                for group in optimizer.param_groups:
+                    group["lr"] = group["base_lr"] * scale
                 optimizer.step()
                 step += 1
                 if step % options.log_every == 0 or step == 1:

@@ -1,0 +1,228 @@
+"""``mirctl generate-midi``: pop piano from a REMI Transformer, from nothing or continuing
+prompt MIDI files.
+
+Each generated item (``-n 20`` → ``000 … 019``) samples ``--bars`` bars from
+``BOS Bar Position_0 Tempo_x`` (``--tempo`` picks the nearest tempo token; without it
+the model samples one). A prompt file is prepared and tokenized as the training data was
+(:mod:`mirctl.backends.remi`), cut after ``--prompt-bars`` bars, and continued by
+``--bars`` bars; the output holds the prompt (at the tokenizer's grid) and its
+continuation. While bars are owed, EOS/BOS/PAD are masked; sampling stops when the token
+that would open one bar too many comes, and a trailing bar with no note onset (only the
+tails of earlier notes) is dropped.
+
+Determinism: each item draws from its own generator, seeded by ``--seed`` and the item's
+name (a prompt: its file name), so an item's MIDI does not depend on ``--jobs``,
+sharding, resuming or whether it was asked for by ``-n`` or ``--names``.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from mirctl.errors import InputError, UsageError
+from mirctl.io.midi import MIDI_EXTENSIONS
+from mirctl.options import option
+from mirctl.pipeline.task import OutputSlot, Task
+from mirctl.types import AudioOut, GeneratedSource, MidiOut, TaskResult
+
+DEFAULT_MODEL = "pop909-remi"
+
+
+@dataclass(frozen=True)
+class Params:
+    model: str = option(DEFAULT_MODEL, "The model: pop909-remi (shipped) or a `mirctl train generate-midi` folder.")
+    bars: int = option(32, "Bars to generate (after the prompt, when continuing).")
+    prompt_bars: int | None = option(None, "Continue from the first K bars of each prompt (default: all of it).")
+    temperature: float = option(1.0, "Sampling temperature (below 1: safer, above: wilder).")
+    top_k: int | None = option(None, "Sample among the K most likely tokens only.")
+    top_p: float | None = option(0.95, "Nucleus sampling: the most likely tokens holding this much probability.")
+    seed: int = option(0, "Seed; each item's own seed derives from it (same seed and options: same MIDI).")
+    tempo: float | None = option(None, "Tempo in BPM (nearest tempo token); default: the model picks one.")
+    max_tokens: int | None = option(None, "Stop an item after this many tokens (default: 200 per bar).")
+    render: bool = option(False, "Also write audio beside each MIDI (mirctl render's synth and default font).")
+    sample_rate: int = option(44100, "Sample rate of --render's audio.")
+
+
+def validate(params: Params) -> None:
+    if params.bars < 1:
+        raise UsageError("--bars must be at least 1")
+    if params.prompt_bars is not None and params.prompt_bars < 1:
+        raise UsageError("--prompt-bars must be at least 1")
+    if params.temperature <= 0:
+        raise UsageError("--temperature must be above 0", hint="lower values (0.8) play safer, higher (1.2) wilder")
+    if params.top_k is not None and params.top_k < 1:
+        raise UsageError("--top-k must be at least 1")
+    if params.top_p is not None and not 0 < params.top_p <= 1:
+        raise UsageError("--top-p must lie in (0, 1]")
+    if params.tempo is not None and not 20 <= params.tempo <= 400:
+        raise UsageError("--tempo is in beats per minute, 20-400")
+    if params.max_tokens is not None and params.max_tokens < 1:
+        raise UsageError("--max-tokens must be at least 1")
+
+
+class Vocab:
+    """The token ids sampling needs, looked up once per tokenizer."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        vocab = tokenizer.vocab
+        self.bos, self.eos, self.pad = vocab["BOS_None"], vocab["EOS_None"], vocab["PAD_None"]
+        self.bar = vocab["Bar_None"]
+        self.position0 = vocab["Position_0"]
+        self.pitch = {i for t, i in vocab.items() if t.startswith("Pitch_")}
+        self.tempos = sorted((float(t.split("_")[1]), i) for t, i in vocab.items() if t.startswith("Tempo_"))
+
+    def tempo_token(self, bpm: float) -> int:
+        return min(self.tempos, key=lambda ti: abs(math.log(ti[0] / bpm)))[1]
+
+
+def start_tokens(vocab: Vocab, tempo: float | None) -> list[int]:
+    start = [vocab.bos, vocab.bar, vocab.position0]
+    return start + [vocab.tempo_token(tempo)] if tempo is not None else start
+
+
+def cut_bars(ids: list[int], bar: int, keep: int) -> list[int]:
+    """``ids`` up to (not including) the Bar token that opens bar ``keep + 1``."""
+    seen = 0
+    for i, token in enumerate(ids):
+        if token == bar:
+            seen += 1
+            if seen > keep:
+                return ids[:i]
+    return list(ids)
+
+
+def drop_empty_tail(ids: list[int], vocab: Vocab) -> list[int]:
+    """Remove trailing bars that hold no note onset (nothing but earlier notes' tails)."""
+    while True:
+        last = max((i for i, t in enumerate(ids) if t == vocab.bar), default=None)
+        if last is None or any(t in vocab.pitch for t in ids[last:]) or last == _first_bar(ids, vocab):
+            return ids
+        ids = ids[:last]
+
+
+def _first_bar(ids: list[int], vocab: Vocab) -> int | None:
+    return next((i for i, t in enumerate(ids) if t == vocab.bar), None)
+
+
+def bars_in(ids: list[int], vocab: Vocab) -> int:
+    return sum(1 for t in ids if t == vocab.bar)
+
+
+def continue_ids(lm: Any, prompt: list[int], params: Params, seed: int,
+                 progress: Callable[[float], None]) -> tuple[list[int], dict[str, Any]]:
+    """Sample ``params.bars`` bars after ``prompt``; returns all ids and sampling facts."""
+    import torch
+
+    from mirctl.backends.midi_lm import sample
+
+    vocab = lm.vocab
+    owed = bars_in(prompt, vocab) + params.bars  # bars the finished piece holds
+    banned = [vocab.bos, vocab.eos, vocab.pad]
+    limit = params.max_tokens if params.max_tokens is not None else 200 * params.bars
+    generator = torch.Generator().manual_seed(seed)
+
+    first_bars = bars_in(prompt, vocab)
+    state = {"bars": first_bars}
+
+    def wants_more(_row: int, seq: list[int]) -> bool:
+        """Told each new token: counts the bars opened, reports progress in bars."""
+        if len(seq) > len(prompt) and seq[-1] == vocab.bar:
+            state["bars"] += 1
+            progress(min(1.0, (state["bars"] - 1 - first_bars) / params.bars))
+        return state["bars"] <= owed
+
+    out = sample(lm.net, [prompt], wants_more, lambda _r, _s: banned, generator, params.temperature,
+                 params.top_k, params.top_p, max_tokens=limit)[0]
+    complete = bars_in(out, vocab) > owed
+    ids = cut_bars(out, vocab.bar, owed)
+    ids = drop_empty_tail(ids, vocab)
+    facts = {"tokens": len(out) - len(prompt), "bars": bars_in(ids, vocab) - bars_in(prompt, vocab),
+             "complete": complete}
+    progress(1.0)
+    return ids, facts
+
+
+def item_seed(seed: int, name: str) -> int:
+    """The generator seed of the item called ``name`` (``007``, or a prompt's file name):
+    ``--seed`` and the name's CRC-32, so an item is the same piece however it was asked
+    for (``-n 20``, ``--names 007``, a shard, a resumed run)."""
+    return seed * 2**32 + zlib.crc32(name.encode("utf-8"))
+
+
+def prompt_ids(lm: Any, path: Path, prompt_bars: int | None) -> list[int]:
+    from mirctl.backends import remi
+
+    ids = remi.encode(lm.tokenizer, remi.prepared_from_file(path))
+    if not any(t in lm.vocab.pitch for t in ids):
+        raise InputError(f"{path} holds no notes to continue", hint="give a MIDI file with notes as the prompt")
+    if prompt_bars is not None:
+        ids = cut_bars(ids, lm.vocab.bar, prompt_bars)
+    return [lm.vocab.bos] + ids
+
+
+def to_midi(lm: Any, ids: list[int]) -> Any:
+    """A mido MidiFile of token ids (tempo map, 4/4, one piano track)."""
+    from mirctl.backends import remi
+
+    return remi.score_to_mido(remi.decode(lm.tokenizer, ids))
+
+
+class Generation(Task[Params]):
+    def validate(self, params: Params) -> None:
+        validate(params)
+
+    def slots(self, params: Params) -> list[OutputSlot]:
+        slots = [OutputSlot("midi", {"output": "midi", "ext": "mid"})]
+        if params.render:
+            from mirctl.io.artifacts import AudioWriteOptions
+
+            slots.append(OutputSlot("audio", {"output": "audio", "ext": "wav"}, AudioWriteOptions()))
+        return slots
+
+    def model_name(self, params: Params) -> str:
+        return Path(params.model).name if Path(params.model).is_dir() else params.model
+
+    def load(self, params: Params, ctx: Any) -> Any:
+        from mirctl import models
+
+        lm = models.load(models.get_card(params.model, task="generate-midi"), ctx)
+        lm.vocab = Vocab(lm.tokenizer)
+        return lm
+
+    def read(self, item: Any) -> Any:
+        from mirctl.pipeline.sources import read_source
+
+        if item.kind == "generated":
+            return read_source("midi", item)
+        from mirctl.types import MidiSource
+
+        return MidiSource(item.path, None)  # a prompt: tokenized in process(), by the model's tokenizer
+
+    def process(self, model: Any, source: Any, params: Params, progress: Callable[[float], None]) -> TaskResult:
+        if isinstance(source, GeneratedSource):
+            prompt, name, origin = start_tokens(model.vocab, params.tempo), source.name, {}
+        else:
+            path = Path(source.path)
+            prompt = prompt_ids(model, path, params.prompt_bars)
+            name = path.name
+            origin = {"prompt": str(path), "prompt_bars": bars_in(prompt, model.vocab)}
+        seed = item_seed(params.seed, name)
+        ids, facts = continue_ids(model, prompt, params, seed, progress)
+        midi = to_midi(model, ids)
+        outputs: dict[str, Any] = {"midi": MidiOut(midi)}
+        data = {**origin, **facts, "seed": seed, "notes": sum(1 for t in ids if t in model.vocab.pitch)}
+        if params.render:
+            from mirctl.tasks.render import render_midi
+
+            wav = render_midi(midi, params.sample_rate)
+            outputs["audio"] = AudioOut(wav, params.sample_rate)
+            data["duration_s"] = round(wav.shape[1] / params.sample_rate, 3)
+        return TaskResult(outputs=outputs, data=data)
+
+
+TASK = Generation(name="generate-midi", ref=f"{__name__}:TASK", shape="generated", input_kind="midi",
+                  extensions=MIDI_EXTENSIONS, default_template="{track}.{ext}")

@@ -1,0 +1,118 @@
+"""generate-midi's sampling rules with a spy network: bars counted and cut, EOS/BOS/PAD
+masked while bars are owed, an empty trailing bar dropped, prompts cut at --prompt-bars,
+the tempo token, per-item seeds."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("miditok")
+
+from mirctl.backends import remi  # noqa: E402
+from mirctl.backends.midi_lm import LMConfig  # noqa: E402
+from mirctl.tasks import midi_generation as gen  # noqa: E402
+
+
+class GrammarNet(torch.nn.Module):
+    """Always wants EOS most; next after it, the next token of a fixed bar
+    (Bar Position_0 Pitch_60 Velocity Duration Position_8 Pitch_64 Velocity Duration),
+    counted from the last Bar it was fed (none yet, or past the end: a Bar)."""
+
+    def __init__(self, tok) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+        self.cfg = LMConfig(vocab=tok.vocab_size, context=1024)
+        v = tok.vocab
+        self.eos, self.bar = v["EOS_None"], v["Bar_None"]
+        vel, dur = v["Velocity_79"], v["Duration_1.0.4"]
+        self.chain = [self.bar, v["Position_0"], v["Pitch_60"], vel, dur, v["Position_8"], v["Pitch_64"], vel, dur]
+
+    def new_cache(self):
+        return [[]]
+
+    def forward(self, ids, cache=None, start=0):
+        history = ids[0].tolist()
+        if cache is not None:
+            cache[0].extend(history)
+            history = cache[0]
+        bars = [i for i, t in enumerate(history) if t == self.bar]
+        offset = len(history) - bars[-1] if bars else len(self.chain)
+        nxt = self.chain[offset] if offset < len(self.chain) else self.bar
+        logits = torch.full((1, ids.shape[1], self.cfg.vocab), -10.0)
+        logits[0, -1, nxt] = 10.0
+        logits[0, -1, self.eos] = 20.0
+        return logits
+
+
+@pytest.fixture(scope="module")
+def lm():
+    tok = remi.make_tokenizer()
+    return SimpleNamespace(net=GrammarNet(tok), tokenizer=tok, vocab=gen.Vocab(tok))
+
+
+def test_bars_are_counted_cut_and_eos_is_masked(lm):
+    seen = []
+    ids, facts = gen.continue_ids(lm, [lm.vocab.bos], gen.Params(bars=3), seed=0, progress=seen.append)
+    names = [lm.tokenizer[i] for i in ids]
+    assert names.count("Bar_None") == 3 and "EOS_None" not in names
+    assert names[-1].startswith("Duration")  # cut before the Bar that would open a fourth bar
+    assert facts == {"tokens": 28, "bars": 3, "complete": True}  # 3 bars of 9 tokens + the Bar that ended it
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    score = gen.to_midi(lm, ids)
+    notes = sorted((m.note, m.time) for m in score.tracks[1] if m.type == "note_on")
+    assert [n for n, _ in notes].count(60) == 3 and [n for n, _ in notes].count(64) == 3
+
+
+def test_max_tokens_stops_an_item_short_and_says_so(lm):
+    ids, facts = gen.continue_ids(lm, [lm.vocab.bos], gen.Params(bars=5, max_tokens=12), 0, lambda f: None)
+    assert facts["complete"] is False and facts["tokens"] == 12
+    assert facts["bars"] == 2
+
+
+def test_continuation_keeps_the_prompt_and_adds_the_bars_asked_for(lm, tmp_path):
+    from test_remi import write_song
+
+    song = tmp_path / "prompt.mid"
+    write_song(song, offset=0)  # two bars of notes
+    prompt = gen.prompt_ids(lm, song, None)
+    assert prompt[0] == lm.vocab.bos and gen.bars_in(prompt, lm.vocab) == 2
+    one_bar = gen.prompt_ids(lm, song, 1)
+    assert gen.bars_in(one_bar, lm.vocab) == 1 and one_bar == prompt[:len(one_bar)]
+    ids, facts = gen.continue_ids(lm, prompt, gen.Params(bars=2), 0, lambda f: None)
+    assert ids[:len(prompt)] == prompt and gen.bars_in(ids, lm.vocab) == 4 and facts["bars"] == 2
+    empty = tmp_path / "empty.mid"
+    import mido
+
+    mido.MidiFile().save(str(empty))
+    from mirctl.errors import InputError
+
+    with pytest.raises(InputError, match="no notes"):
+        gen.prompt_ids(lm, empty, None)
+
+
+def test_helpers(lm):
+    v = lm.vocab
+    pitch = next(iter(v.pitch))
+    assert gen.cut_bars([v.bar, 5, v.bar, 6, v.bar, 7], v.bar, 2) == [v.bar, 5, v.bar, 6]
+    assert gen.cut_bars([v.bar, 5], v.bar, 3) == [v.bar, 5]
+    # trailing bars without an onset go; a bar with one stays; the first bar always stays
+    assert gen.drop_empty_tail([v.bos, v.bar, pitch, v.bar, v.position0, v.bar], v) == [v.bos, v.bar, pitch]
+    assert gen.drop_empty_tail([v.bos, v.bar, v.position0], v) == [v.bos, v.bar, v.position0]
+    assert gen.start_tokens(v, None) == [v.bos, v.bar, v.position0]
+    assert lm.tokenizer[gen.start_tokens(v, 121)[-1]] == "Tempo_122.58"
+    assert lm.tokenizer[v.tempo_token(300)] == "Tempo_200.0"
+    seeds = {gen.item_seed(0, f"{i:03d}") for i in range(100)} | {gen.item_seed(1, f"{i:03d}") for i in range(100)}
+    assert len(seeds) == 200
+    assert gen.item_seed(0, "007") == gen.item_seed(0, "007") != gen.item_seed(0, "007.mid")
+
+
+@pytest.mark.parametrize("bad", [dict(bars=0), dict(temperature=0), dict(top_p=1.5), dict(top_k=0),
+                                 dict(tempo=5), dict(prompt_bars=0), dict(max_tokens=0)])
+def test_bad_options_are_usage_errors(bad):
+    from mirctl.errors import UsageError
+
+    with pytest.raises(UsageError):
+        gen.validate(gen.Params(**bad))

@@ -1,0 +1,116 @@
+"""The REMI Transformer (mirctl.backends.midi_lm): the key/value cache gives the logits of a
+full pass, sampling honours masks, top-k/top-p and the window, training examples and the
+learning-rate schedule are what the docs say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from mirctl.backends.midi_lm import LMConfig, MidiLM, filter_logits, sample  # noqa: E402
+from mirctl.tasks import midi_lm_training as lm_training  # noqa: E402
+
+
+def small_model(context: int = 64, seed: int = 0) -> MidiLM:
+    torch.manual_seed(seed)
+    return MidiLM(LMConfig(vocab=40, layers=2, dim=32, heads=4, context=context)).eval()
+
+
+def test_cached_decoding_gives_the_logits_of_a_full_pass():
+    model = small_model()
+    ids = torch.randint(0, 40, (3, 30), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        full = model(ids)
+        cache = model.new_cache()
+        parts = [model(ids[:, :10], cache, 0)]
+        parts += [model(ids[:, i:i + 1], cache, i) for i in range(10, 20)]
+        parts.append(model(ids[:, 20:], cache, 20))  # several new tokens after a cached prefix
+    assert torch.allclose(torch.cat(parts, 1), full, atol=1e-5)
+    # and positions matter: the same tokens at other positions give other logits
+    with torch.no_grad():
+        shifted = model(ids[:, 10:11], model.new_cache(), 0)
+    assert not torch.allclose(shifted[:, 0], full[:, 10], atol=1e-3)
+
+
+def test_filter_logits_top_k_top_p_and_temperature():
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    kept = torch.isfinite(filter_logits(logits, 1.0, 2, None))
+    assert kept.tolist() == [[True, True, False, False]]
+    kept = torch.isfinite(filter_logits(logits, 1.0, None, 0.8))  # 0.5 + 0.3 reach 0.8: the third is not needed
+    assert kept.tolist() == [[True, True, False, False]]
+    kept = torch.isfinite(filter_logits(logits, 1.0, None, 0.81))
+    assert kept.tolist() == [[True, True, True, False]]
+    kept = torch.isfinite(filter_logits(logits, 1.0, None, 0.3))  # the most likely token always stays
+    assert kept.tolist() == [[True, False, False, False]]
+    assert torch.allclose(filter_logits(logits, 2.0, None, None), logits / 2)
+
+
+def test_sampling_masks_stops_and_slides_its_window():
+    model = small_model(context=16)
+    seen: list[int] = []
+
+    def steps_left(_row, seq):
+        return len(seq) < 50
+
+    out = sample(model, [[1, 2, 3]], steps_left, lambda _r, _s: [0, 5, 7], torch.Generator().manual_seed(0),
+                 on_token=lambda _r, s: seen.append(s[-1]))
+    assert len(out[0]) == 50 and out[0][:3] == [1, 2, 3]  # ran past the 16-token window
+    assert not {0, 5, 7} & set(out[0][3:])
+    assert seen == out[0][3:]
+    again = sample(model, [[1, 2, 3]], steps_left, lambda _r, _s: [0, 5, 7], torch.Generator().manual_seed(0))
+    assert again == out
+    other = sample(model, [[1, 2, 3]], steps_left, lambda _r, _s: [0, 5, 7], torch.Generator().manual_seed(1))
+    assert other != out
+
+
+def test_a_batch_samples_each_row_until_it_is_done():
+    model = small_model()
+    out = sample(model, [[1, 2], [3, 4]], lambda row, seq: len(seq) < (10 if row == 0 else 20),
+                 lambda _r, _s: [], torch.Generator().manual_seed(0))
+    assert [len(s) for s in out] == [10, 20]
+    out = sample(model, [[1], [3, 4, 5]], lambda row, seq: len(seq) < 8, lambda _r, _s: [],
+                 torch.Generator().manual_seed(0))  # unequal prompts: one after the other
+    assert [s[:len(p)] for s, p in zip(out, [[1], [3, 4, 5]])] == [[1], [3, 4, 5]]
+    assert [len(s) for s in out] == [8, 8]
+
+
+def test_windows_and_transposition():
+    stream = lm_training.build_stream([[10, 11, 12], [13, 14]], bos=1, eos=2, context=4)
+    assert stream.tokens.tolist() == [1, 10, 11, 12, 2, 1, 13, 14, 2]
+    assert stream.starts == [0, 4]  # windows of 5 tokens fit at 0 and 4
+    window = np.array([3, 20, 25, 4, 30])  # pitch ids 20..31 (12 pitches) hold 20, 25 and 30
+    rng = np.random.default_rng(0)
+    shifts = set()
+    for _ in range(200):
+        out = lm_training.transpose_window(window, 20, 12, rng, 6)
+        shift = int(out[1] - 20)
+        assert out.tolist() == [3, 20 + shift, 25 + shift, 4, 30 + shift]
+        shifts.add(shift)
+    assert shifts == {0, 1}  # only shifts keeping 20..30 inside 20..31
+    assert lm_training.transpose_window(window, 20, 12, rng, 0) is window
+
+
+def test_split_and_schedule():
+    files = [f"{n:03d}.mid" for n in range(1, 910)]
+    train, valid = lm_training.split_songs(files, 0.055)
+    assert (train[-1], valid[0], valid[-1], len(valid)) == ("859.mid", "860.mid", "909.mid", 50)
+    assert lm_training.split_songs(["a", "b"], 0.01) == (["a"], ["b"])
+    assert [lm_training.lr_scale(s, 100, 10, 0.2) for s in (0, 4, 9, 10, 79, 80, 90, 99)] == \
+        [0.1, 0.5, 1.0, 1.0, 1.0, 1.0, 0.5, 0.05]
+    assert lm_training.lr_scale(50, 100, 0, 0.0) == 1.0
+
+
+def test_window_nll_scores_each_token_once():
+    model = small_model(context=8)
+    tokens = np.arange(1, 21) % 40
+    nll, count = lm_training.window_nll(model, tokens, 8, pad=0, batch=2)
+    assert count == 19
+    expected = 0.0
+    with torch.no_grad():
+        for start in (0, 8, 16):  # windows of 9 tokens overlapping by one: each target counted once
+            window = torch.as_tensor(tokens[start:start + 9])
+            logp = torch.log_softmax(model(window[None]), -1)[0]
+            expected -= sum(float(logp[i, window[i + 1]]) for i in range(len(window) - 1))
+    assert nll == pytest.approx(expected, rel=1e-5)

@@ -1,0 +1,146 @@
+"""Preparing MIDI for REMI (mirctl.backends.remi): the downbeat shift, merged tracks, one
+4/4 bar grid, the tempo map; and the real POP909 files it was written for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mido
+import pytest
+
+pytest.importorskip("miditok")
+
+from conftest import shared_path  # noqa: E402
+from mirctl.backends import remi  # noqa: E402
+
+
+def write_song(path: Path, tempo_bpm: float = 90.0, offset: int = 40, tpq: int = 480,
+               time_signature: tuple[int, int] = (1, 4)) -> None:
+    """A POP909-like file: a tempo track with a 1/4 time signature, then MELODY and PIANO
+    tracks whose notes sit on a 16th grid shifted by ``offset`` ticks, and a drum note."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=tpq)
+    meta = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm)),
+                           mido.MetaMessage("time_signature", numerator=time_signature[0],
+                                            denominator=time_signature[1])])
+    mid.tracks.append(meta)
+    sixteenth = tpq // 4
+    for name, notes in (("MELODY", [(4, 72), (6, 74), (16, 76)]), ("PIANO", [(0, 48), (8, 55), (16, 48)])):
+        track = mido.MidiTrack([mido.MetaMessage("track_name", name=name)])
+        events = []
+        for step, pitch in notes:
+            on = offset + step * sixteenth
+            events += [(on, "note_on", pitch, 80), (on + sixteenth, "note_off", pitch, 0)]
+        last = 0
+        for tick, kind, pitch, vel in sorted(events):
+            track.append(mido.Message(kind, note=pitch, velocity=vel, time=tick - last))
+            last = tick
+        mid.tracks.append(track)
+    drums = mido.MidiTrack([mido.Message("note_on", channel=9, note=36, velocity=100, time=offset),
+                            mido.Message("note_off", channel=9, note=36, velocity=0, time=60)])
+    mid.tracks.append(drums)
+    mid.save(str(path))
+
+
+def test_seconds_to_ticks_follows_the_tempo_map():
+    tempos = [(0, 120.0), (960, 60.0)]  # 0.5 s per beat for two beats, then 1 s per beat
+    assert remi.seconds_to_ticks(tempos, 480, 0.25) == 240
+    assert remi.seconds_to_ticks(tempos, 480, 1.0) == 960
+    assert remi.seconds_to_ticks(tempos, 480, 2.0) == 960 + 480
+    assert remi.seconds_to_ticks([(0, 90.0)], 480, 2 / 3) == 480
+
+
+def test_first_downbeat_is_read_from_the_third_column(tmp_path):
+    beats = tmp_path / "beat_midi.txt"
+    beats.write_text("0.10 1.0 0.0\n0.77 0.0 0.0\n1.43 1.0 1.0\n2.10 0.0 0.0\n", encoding="utf-8")
+    assert remi.first_downbeat_s(beats) == pytest.approx(1.43)
+    beats.write_text("0.10 1.0 0.0\n", encoding="utf-8")
+    assert remi.first_downbeat_s(beats) is None
+
+
+def test_prepare_shifts_the_first_downbeat_onto_a_bar_line_and_merges_the_piano(tmp_path):
+    song = tmp_path / "001" / "001.mid"
+    song.parent.mkdir()
+    write_song(song, offset=40)
+    raw = remi.load_score(song)
+    assert sum(o == 0 for o in remi.grid_offsets(raw)) == 0  # every onset 40 ticks off the grid
+    # the first downbeat is the first note's onset (40 ticks at 90 BPM)
+    (song.parent / "beat_midi.txt").write_text(f"{40 / 480 * 60 / 90:.6f} 1.0 1.0\n", encoding="utf-8")
+    prepared = remi.prepared_from_file(song)
+    rows = remi.note_rows(prepared)
+    assert [r[0] for r in rows] == [0, 480, 720, 960, 1920, 1920]  # the grid from tick 0, bar 1 at 1920
+    assert sorted(r[2] for r in rows) == [48, 48, 55, 72, 74, 76]  # both tracks, no drum
+    assert len(prepared.tracks) == 1 and prepared.tracks[0].program == 0
+    assert [(t.numerator, t.denominator) for t in prepared.time_signatures] == [(4, 4)]
+    assert remi.tempo_rows(prepared) == [(0, pytest.approx(90.0, abs=1e-3))]
+
+
+def test_notes_before_the_first_downbeat_move_a_whole_bar_later(tmp_path):
+    song = tmp_path / "s.mid"
+    write_song(song, offset=40)
+    downbeat = (40 + 4 * 120) / 480 * 60 / 90  # the downbeat falls a beat after the first note (a pickup)
+    prepared = remi.prepare_score(remi.load_score(song), downbeat)
+    starts = [r[0] for r in remi.note_rows(prepared)]
+    assert starts[0] == 1920 - 480  # the pickup: the last beat of bar 0
+    assert 1920 in starts  # the downbeat note opens bar 1
+    assert all(s % 120 == 0 for s in starts)
+
+
+def test_without_a_beat_file_nothing_moves_but_tempos_start_at_zero(tmp_path):
+    song = tmp_path / "s.mid"
+    write_song(song, offset=0)
+    prepared = remi.prepared_from_file(song)
+    assert remi.note_rows(prepared)[0][0] == 0
+    ids = remi.encode(remi.make_tokenizer(), prepared)
+    tok = remi.make_tokenizer()
+    names = [tok[i] for i in ids]
+    assert names[:3] == ["Bar_None", "Position_0", "Tempo_88.71"]  # the nearest of 32 tempo tokens to 90
+    assert names.count("Bar_None") == 2
+
+
+def test_tokens_round_trip_to_the_same_notes(tmp_path):
+    song = tmp_path / "s.mid"
+    write_song(song, offset=0)
+    tok = remi.make_tokenizer()
+    prepared = remi.prepared_from_file(song)
+    decoded = remi.decode(tok, [tok["BOS_None"], *remi.encode(tok, prepared), tok["EOS_None"]])
+    scale = decoded.tpq / prepared.tpq
+    assert [(round(s * scale), round(e * scale), p) for s, e, p, _ in remi.note_rows(prepared)] == \
+        [(s, e, p) for s, e, p, _ in remi.note_rows(decoded)]
+    # written through mido and read back: same notes, same tempo
+    out = tmp_path / "back.mid"
+    remi.score_to_mido(decoded).save(str(out))
+    back = remi.load_score(out)
+    assert remi.note_rows(back) == remi.note_rows(decoded)
+    assert remi.tempo_rows(back)[0][1] == pytest.approx(remi.tempo_rows(decoded)[0][1], rel=1e-4)
+
+
+def test_tokenizer_card_round_trips():
+    card = remi.tokenizer_card()
+    tok = remi.make_tokenizer(card)
+    assert tok.vocab == remi.make_tokenizer().vocab
+    with pytest.raises(ValueError):
+        remi.make_tokenizer({"name": "CPWord"})
+
+
+@pytest.mark.shared
+def test_pop909_onsets_land_on_the_grid_once_prepared():
+    """The issue's measurement: raw POP909 onsets rarely sit on a 16th grid counted from
+    tick 0; after the downbeat shift most do, and the songs tokenize at ~70 tokens a bar."""
+    root = shared_path("data", "pop909", "POP909")
+    tok = remi.make_tokenizer()
+    raw_on = prep_on = total = tokens = bars = 0
+    for n in range(1, 21):
+        path = root / f"{n:03d}" / f"{n:03d}.mid"
+        raw_offsets = remi.grid_offsets(remi.load_score(path))
+        prepared = remi.prepared_from_file(path)
+        offsets = remi.grid_offsets(prepared)
+        assert len(offsets) == len(raw_offsets) > 0  # no note lost
+        raw_on += sum(o == 0 for o in raw_offsets)
+        prep_on += sum(o == 0 for o in offsets)
+        total += len(offsets)
+        ids = remi.encode(tok, prepared)
+        tokens += len(ids)
+        bars += sum(tok[i] == "Bar_None" for i in ids)
+    assert raw_on / total < 0.2
+    assert prep_on / total > 0.8
+    assert 55 < tokens / bars < 90
