@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from mirctl.types import AudioSource, Note
 
-__all__ = ["Classifier", "Mixer", "Separator", "Tagger", "Transcriber"]
+__all__ = ["Classifier", "MidiGenerator", "Mixer", "Separator", "Tagger", "Transcriber"]
 
 
 def _context(device: str, threads: int | None, model_path: Path | None = None) -> Any:
@@ -238,3 +238,39 @@ class Classifier(Session):
         """The command's JSON ``result`` for ``audio`` (a path, or an array with its
         rate): ``label``, ``top``, ``ranks``, ``probabilities`` (every label), ``patches``…"""
         return self.run(_audio(audio, sr)).data
+
+
+class MidiGenerator(Session):
+    """``mirctl generate-midi`` as an object: the shipped ``pop909-remi`` or a checkpoint
+    folder of ``mirctl train generate-midi``.
+
+    Options are the command's: ``bars``, ``prompt_bars``, ``temperature``, ``top_k``,
+    ``top_p``, ``seed``, ``tempo``, ``max_tokens``.
+
+    >>> gen = MidiGenerator(bars=8, seed=1)                      # doctest: +SKIP
+    >>> midi, facts = gen.generate("piece")                      # a mido.MidiFile  # doctest: +SKIP
+    >>> midi.save("piece.mid")                                   # doctest: +SKIP
+    """
+
+    def __init__(self, model: str = "pop909-remi", *, device: str = "auto", threads: int | None = None,
+                 **options: Any) -> None:
+        from mirctl.tasks import midi_generation
+
+        params = _params(midi_generation.Params, "MidiGenerator", model=str(model), **options)
+        midi_generation.validate(params)
+        super().__init__(midi_generation.TASK, params, _context(device, threads))
+
+    def generate(self, name: str = "000") -> tuple[Any, dict[str, Any]]:
+        """A new piece (its seed derives from ``seed`` and ``name``, as the command's item
+        ``name``): the ``mido.MidiFile`` and the command's JSON ``result``."""
+        from mirctl.types import GeneratedSource
+
+        result = self.run(GeneratedSource(name, name, 0))
+        return result.outputs["midi"].midi, result.data
+
+    def continue_midi(self, prompt: str | Path) -> tuple[Any, dict[str, Any]]:
+        """The prompt file continued by ``bars`` bars (its first ``prompt_bars`` kept)."""
+        from mirctl.types import MidiSource
+
+        result = self.run(MidiSource(Path(prompt), None))
+        return result.outputs["midi"].midi, result.data

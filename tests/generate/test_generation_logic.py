@@ -64,6 +64,9 @@ def test_bars_are_counted_cut_and_eos_is_masked(lm):
     score = gen.to_midi(lm, ids)
     notes = sorted((m.note, m.time) for m in score.tracks[1] if m.type == "note_on")
     assert [n for n, _ in notes].count(60) == 3 and [n for n, _ in notes].count(64) == 3
+    # from the start tokens (their Bar opens bar 1): still exactly 3 bars
+    ids, facts = gen.continue_ids(lm, gen.start_tokens(lm.vocab, None), gen.Params(bars=3), 0, lambda f: None)
+    assert gen.bars_in(ids, lm.vocab) == 3 and facts["bars"] == 3 and facts["complete"]
 
 
 def test_max_tokens_stops_an_item_short_and_says_so(lm):
@@ -78,9 +81,11 @@ def test_continuation_keeps_the_prompt_and_adds_the_bars_asked_for(lm, tmp_path)
     song = tmp_path / "prompt.mid"
     write_song(song, offset=0)  # two bars of notes
     prompt = gen.prompt_ids(lm, song, None)
-    assert prompt[0] == lm.vocab.bos and gen.bars_in(prompt, lm.vocab) == 2
+    # BOS, the two bars, and the Bar opening the first new bar (nothing is added to bar 2)
+    assert prompt[0] == lm.vocab.bos and prompt[-1] == lm.vocab.bar and gen.bars_in(prompt, lm.vocab) == 3
+    assert gen.prompt_bars_done(prompt, lm.vocab) == 2
     one_bar = gen.prompt_ids(lm, song, 1)
-    assert gen.bars_in(one_bar, lm.vocab) == 1 and one_bar == prompt[:len(one_bar)]
+    assert gen.bars_in(one_bar, lm.vocab) == 2 and one_bar == prompt[:len(one_bar)]
     ids, facts = gen.continue_ids(lm, prompt, gen.Params(bars=2), 0, lambda f: None)
     assert ids[:len(prompt)] == prompt and gen.bars_in(ids, lm.vocab) == 4 and facts["bars"] == 2
     empty = tmp_path / "empty.mid"
@@ -102,6 +107,7 @@ def test_helpers(lm):
     assert gen.drop_empty_tail([v.bos, v.bar, pitch, v.bar, v.position0, v.bar], v) == [v.bos, v.bar, pitch]
     assert gen.drop_empty_tail([v.bos, v.bar, v.position0], v) == [v.bos, v.bar, v.position0]
     assert gen.start_tokens(v, None) == [v.bos, v.bar, v.position0]
+    assert gen.prompt_bars_done(gen.start_tokens(v, None), v) == 0 == gen.prompt_bars_done([v.bos], v)
     assert lm.tokenizer[gen.start_tokens(v, 121)[-1]] == "Tempo_122.58"
     assert lm.tokenizer[v.tempo_token(300)] == "Tempo_200.0"
     seeds = {gen.item_seed(0, f"{i:03d}") for i in range(100)} | {gen.item_seed(1, f"{i:03d}") for i in range(100)}

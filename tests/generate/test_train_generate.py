@@ -145,3 +145,27 @@ def test_usage_errors(tmp_path):
     res = cli("train", "generate-midi", "--data", tmp_path / "one", "--out", tmp_path / "o", "--dim", 30,
               "--heads", 4)
     assert res.exit_code == 2 and "--dim 30" in res.output
+
+
+def test_python_api_gives_the_commands_piece(trained, tmp_path):
+    from mirctl.api import MidiGenerator
+
+    _, ckpt = trained
+    res = cli("generate-midi", "--names", "005", "--bars", 3, "--model", ckpt, "-o", tmp_path, "--seed", 9,
+              "--threads", 1, "-q")
+    assert res.exit_code == 0, res.output
+    gen = MidiGenerator(str(ckpt), bars=3, seed=9, threads=1)
+    midi, facts = gen.generate("005")
+    midi.save(str(tmp_path / "api.mid"))
+    assert (tmp_path / "api.mid").read_bytes() == (tmp_path / "005.mid").read_bytes()
+    assert facts["complete"] and facts["seed"] == 9 * 2**32 + __import__("zlib").crc32(b"005")
+
+
+def test_an_item_cut_by_max_tokens_says_so(trained, tmp_path):
+    _, ckpt = trained
+    res = cli("generate-midi", "-n", 1, "--bars", 4, "--max-tokens", 6, "--model", ckpt, "-o", tmp_path,
+              "--threads", 1, "--json")
+    assert res.exit_code == 0, res.output
+    rec = json.loads(next(line for line in res.output.splitlines() if line.startswith("{")))
+    assert rec["status"] == "ok" and rec["result"]["complete"] is False and rec["result"]["tokens"] == 6
+    assert rec["warnings"] and "--max-tokens" in rec["warnings"][0]

@@ -120,19 +120,19 @@ def continue_ids(lm: Any, prompt: list[int], params: Params, seed: int,
     from mirctl.backends.midi_lm import sample
 
     vocab = lm.vocab
-    owed = bars_in(prompt, vocab) + params.bars  # bars the finished piece holds
+    done = prompt_bars_done(prompt, vocab)
+    owed = done + params.bars  # bars the finished piece holds
     banned = [vocab.bos, vocab.eos, vocab.pad]
     limit = params.max_tokens if params.max_tokens is not None else 200 * params.bars
     generator = torch.Generator().manual_seed(seed)
 
-    first_bars = bars_in(prompt, vocab)
-    state = {"bars": first_bars}
+    state = {"bars": bars_in(prompt, vocab)}
 
     def wants_more(_row: int, seq: list[int]) -> bool:
         """Told each new token: counts the bars opened, reports progress in bars."""
         if len(seq) > len(prompt) and seq[-1] == vocab.bar:
             state["bars"] += 1
-            progress(min(1.0, (state["bars"] - 1 - first_bars) / params.bars))
+            progress(min(1.0, (state["bars"] - 1 - done) / params.bars))
         return state["bars"] <= owed
 
     out = sample(lm.net, [prompt], wants_more, lambda _r, _s: banned, generator, params.temperature,
@@ -140,10 +140,17 @@ def continue_ids(lm: Any, prompt: list[int], params: Params, seed: int,
     complete = bars_in(out, vocab) > owed
     ids = cut_bars(out, vocab.bar, owed)
     ids = drop_empty_tail(ids, vocab)
-    facts = {"tokens": len(out) - len(prompt), "bars": bars_in(ids, vocab) - bars_in(prompt, vocab),
+    facts = {"tokens": len(out) - len(prompt), "bars": bars_in(ids, vocab) - done,
              "complete": complete}
     progress(1.0)
     return ids, facts
+
+
+def prompt_bars_done(prompt: list[int], vocab: Vocab) -> int:
+    """Bars a prompt completes: its last Bar token opens the first bar to generate
+    (``BOS Bar Position_0 Tempo`` completes none; a prompt file's K bars end with the Bar
+    of bar K + 1)."""
+    return max(0, bars_in(prompt, vocab) - 1)
 
 
 def item_seed(seed: int, name: str) -> int:
@@ -161,7 +168,8 @@ def prompt_ids(lm: Any, path: Path, prompt_bars: int | None) -> list[int]:
         raise InputError(f"{path} holds no notes to continue", hint="give a MIDI file with notes as the prompt")
     if prompt_bars is not None:
         ids = cut_bars(ids, lm.vocab.bar, prompt_bars)
-    return [lm.vocab.bos] + ids
+    # the Bar that opens the first new bar: the model adds nothing to the prompt's last bar
+    return [lm.vocab.bos] + ids + [lm.vocab.bar]
 
 
 def to_midi(lm: Any, ids: list[int]) -> Any:
@@ -209,9 +217,17 @@ class Generation(Task[Params]):
             path = Path(source.path)
             prompt = prompt_ids(model, path, params.prompt_bars)
             name = path.name
-            origin = {"prompt": str(path), "prompt_bars": bars_in(prompt, model.vocab)}
+            origin = {"prompt": str(path), "prompt_bars": prompt_bars_done(prompt, model.vocab)}
         seed = item_seed(params.seed, name)
         ids, facts = continue_ids(model, prompt, params, seed, progress)
+        if not facts["complete"]:
+            import warnings
+
+            from mirctl.errors import MirctlWarning
+
+            warnings.warn(f"{name}: stopped at --max-tokens after {facts['bars']} of {params.bars} bars "
+                          f"({facts['tokens']} tokens); raise --max-tokens for whole pieces", MirctlWarning,
+                          stacklevel=2)
         midi = to_midi(model, ids)
         outputs: dict[str, Any] = {"midi": MidiOut(midi)}
         data = {**origin, **facts, "seed": seed, "notes": sum(1 for t in ids if t in model.vocab.pitch)}

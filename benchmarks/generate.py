@@ -1,0 +1,132 @@
+"""mirctl generate-midi / train generate-midi: sampling speed with and without the
+key/value cache, pieces per minute end to end, training throughput, tokenization speed.
+
+    python benchmarks/generate.py [--runs 5]
+
+Prints JSON lines (medians of ``--runs``, with the CPU model and load average):
+
+- ``sampling``: tokens per second of one 32-bar piece sampled by the shipped model with
+  the cache (what generate-midi does) against re-running the whole prefix for every token
+  (the anchor: decoding without a cache), over the same first 400 tokens; and a batch of
+  4 rows sampled together;
+- ``generate``: ``mirctl generate-midi -n 4 --bars 32`` wall time (start-up, model load,
+  sampling, writing) and seconds per piece;
+- ``train``: tokens per second of training steps (batch 4 × 1024, the shipped recipe),
+  from the difference of a 12-step and a 4-step run so preparation cancels;
+- ``tokenize``: POP909 songs prepared and tokenized per second (100 songs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import REPO, emit, mirctl_cmd, run_measured
+from render import conditions
+
+sys.path.insert(0, str(REPO / "src"))
+POP909 = REPO.parent / "shared" / "data" / "pop909" / "POP909"
+
+
+def sampling(runs: int) -> dict:
+    import torch
+
+    from mirctl import models
+    from mirctl.backends.midi_lm import sample
+    from mirctl.models import RunContext
+    from mirctl.tasks import midi_generation as gen
+
+    torch.set_num_threads(2)
+    lm = models.load(models.get_card(gen.DEFAULT_MODEL), RunContext(device="cpu"))
+    vocab = gen.Vocab(lm.tokenizer)
+    start = gen.start_tokens(vocab, 100)
+    n = 400
+    cached, uncached, batched = [], [], []
+    for r in range(runs):
+        g = torch.Generator().manual_seed(r)
+        t = time.perf_counter()
+        sample(lm.net, [start], lambda _r, s: len(s) < len(start) + n, lambda _r, _s: [], g)
+        cached.append(n / (time.perf_counter() - t))
+        g = torch.Generator().manual_seed(r)
+        t = time.perf_counter()
+        sample(lm.net, [start] * 4, lambda _r, s: len(s) < len(start) + n, lambda _r, _s: [], g)
+        batched.append(4 * n / (time.perf_counter() - t))
+        seq = list(start)
+        t = time.perf_counter()
+        with torch.no_grad():
+            for _ in range(n):
+                logits = lm.net(torch.tensor([seq]))[:, -1]
+                seq.append(int(torch.multinomial(logits.softmax(-1), 1, generator=g)))
+        uncached.append(n / (time.perf_counter() - t))
+    c, u, b = (statistics.median(x) for x in (cached, uncached, batched))
+    return {"tokens": n, "cached_tokens_per_s": round(c, 1), "no_cache_tokens_per_s": round(u, 1),
+            "speedup_vs_no_cache": round(c / u, 2), "batch4_tokens_per_s": round(b, 1)}
+
+
+def generate(runs: int) -> dict:
+    walls, rss, out = [], 0, Path(tempfile.mkdtemp())
+    for r in range(runs):
+        wall, peak = run_measured(mirctl_cmd("generate-midi", "-n", "4", "--bars", "32", "--seed", str(r), "-o",
+                                             str(out), "--overwrite", "-q"))
+        walls.append(wall)
+        rss = max(rss, peak)
+    wall = statistics.median(walls)
+    return {"pieces": 4, "bars": 32, "wall_s": round(wall, 2), "s_per_piece": round(wall / 4, 2), "peak_rss_mb": rss}
+
+
+def train(runs: int) -> dict:
+    rates, rss = [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        for n in range(1, 41):  # 40 songs: enough windows for 12 steps of 4
+            src = POP909 / f"{n:03d}"
+            (data / src.name).mkdir()
+            for name in (f"{n:03d}.mid", "beat_midi.txt"):
+                (data / src.name / name).write_bytes((src / name).read_bytes())
+        for _ in range(runs):
+            walls = []
+            for steps in (4, 12):
+                wall, peak = run_measured(mirctl_cmd("train", "generate-midi", "--data", str(data), "--out",
+                                                     str(Path(tmp) / "ckpt"), "--overwrite", "--max-steps",
+                                                     str(steps), "--valid-every", "1000", "--batch-size", "4",
+                                                     "--valid-fraction", "0.05", "-q"))
+                walls.append(wall)
+                rss = max(rss, peak)
+            rates.append(8 * 4 * 1024 / (walls[1] - walls[0]))
+    # both runs prepare the data and validate the 2 held-out songs once, at their last step:
+    # the difference holds 8 training steps only
+    return {"tokens_per_s": round(statistics.median(rates)), "peak_rss_mb": rss}
+
+
+def tokenize(runs: int) -> dict:
+    from mirctl.backends import remi
+
+    tok = remi.make_tokenizer()
+    files = [POP909 / f"{n:03d}" / f"{n:03d}.mid" for n in range(1, 101)]
+    rates, tokens = [], 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        tokens = sum(len(remi.encode(tok, remi.prepared_from_file(f))) for f in files)
+        rates.append(len(files) / (time.perf_counter() - t))
+    return {"songs": len(files), "songs_per_s": round(statistics.median(rates), 1), "tokens": tokens}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    emit({"bench": "generate", **conditions()})
+    emit({"bench": "sampling", **sampling(args.runs)})
+    emit({"bench": "generate-midi", **generate(args.runs)})
+    emit({"bench": "tokenize", **tokenize(args.runs)})
+    emit({"bench": "train", **train(args.runs)})
+    emit({"bench": "done", **conditions()})
+
+
+if __name__ == "__main__":
+    main()
