@@ -82,14 +82,14 @@ demo: setup
 		--submission mirctl_out/demo/classify/answer.csv --csv mirctl_out/demo/classify/preds.csv
 	$(BIN)/mirctl eval classify --pred mirctl_out/demo/classify/answer.csv \
 		--labels examples/demo/classset_labels.csv --confusion mirctl_out/demo/classify/confusion.png
-	$(BIN)/mirctl generate-midi -n 2 --bars 8 --render -o mirctl_out/demo/generate --overwrite
+	$(BIN)/mirctl generate-midi -n 2 --bars 8 --render --plot -o mirctl_out/demo/generate --overwrite
 	$(BIN)/mirctl generate-midi examples/demo/melody.mid --prompt-bars 2 --bars 4 -o mirctl_out/demo/generate \
 		--overwrite
 	$(BIN)/mirctl eval midi mirctl_out/demo/generate/*.mid --csv mirctl_out/demo/generate/metrics.csv
 	$(BIN)/mirctl train generate-midi --data examples/demo --layers 2 --dim 64 --context 64 --max-steps 30 \
 		--valid-every 15 -o mirctl_out/demo/lm --overwrite
 	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png, mix/song/mix.png," \
-		"tag/*.taggram.png, classify/confusion.png; generated MIDI and audio: generate/)"
+		"tag/*.taggram.png, classify/confusion.png; generated MIDI, audio and piano rolls: generate/)"
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -97,10 +97,11 @@ def test_continuation_keeps_the_prompt_notes(trained, tmp_path):
     data, ckpt = trained
     prompt = data / "song03.mid"
     res = cli("generate-midi", prompt, "--prompt-bars", 2, "--bars", 2, "--model", ckpt, "-o", tmp_path,
-              "--threads", 1, "--json")
+              "--threads", 1, "--json", "--plot")
     assert res.exit_code == 0, res.output
     record = json.loads(res.output.splitlines()[0])
     assert record["result"]["prompt_bars"] == 2 and record["result"]["bars"] == 2
+    assert (tmp_path / "song03.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = mido.MidiFile(str(tmp_path / "song03.mid"))
     tpq = out.ticks_per_beat
     notes, now = [], 0

@@ -85,7 +85,7 @@ EPILOG = """Examples:
 
   mirctl generate-midi -n 20 --bars 32 -o samples/      000.mid … 019.mid from the shipped model
 
-  mirctl generate-midi -n 4 --render --seed 7           MIDI and audio (mirctl render's synth)
+  mirctl generate-midi -n 4 --render --plot --seed 7    MIDI, audio (mirctl render's synth), piano roll
 
   mirctl generate-midi prompt.mid --prompt-bars 8 --bars 24    continue the first 8 bars by 24
 
@@ -117,18 +117,19 @@ def generate_midi(
     tempo: Annotated[Optional[float], param_option(P, "tempo", metavar="BPM")] = None,
     max_tokens: Annotated[Optional[int], param_option(P, "max_tokens", min=1)] = None,
     render: Annotated[bool, param_option(P, "render", "--render", show_default=False)] = False,
+    plot: Annotated[bool, param_option(P, "plot", "--plot", show_default=False)] = False,
     sample_rate: Annotated[int, param_option(P, "sample_rate", "--sample-rate", "--sr")] = P.sample_rate,
     run: Common = Common(),
 ) -> None:
     """Generate pop piano MIDI with a REMI Transformer, from nothing or continuing prompts.
-    Default layout: OUT/{track}.mid (and OUT/{track}.wav with --render).
+    Default layout: OUT/{track}.mid (and OUT/{track}.wav with --render, OUT/{track}.png with --plot).
     """
     from mirctl.tasks import midi_generation as task
 
     def build() -> tuple:
         params = task.Params(model=model, bars=bars, prompt_bars=prompt_bars, temperature=temperature,
                              top_k=top_k, top_p=top_p, seed=seed, tempo=tempo, max_tokens=max_tokens,
-                             render=render, sample_rate=sample_rate)
+                             render=render, plot=plot, sample_rate=sample_rate)
         task.TASK.validate(params)
         return (params,)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,7 +28,7 @@ from mirctl.errors import InputError, UsageError
 from mirctl.io.midi import MIDI_EXTENSIONS
 from mirctl.options import option
 from mirctl.pipeline.task import OutputSlot, Task
-from mirctl.types import AudioOut, GeneratedSource, MidiOut, TaskResult
+from mirctl.types import AudioOut, GeneratedSource, ImageOut, MidiOut, TaskResult
 
 DEFAULT_MODEL = "pop909-remi"
 
@@ -44,6 +45,7 @@ class Params:
     tempo: float | None = option(None, "Tempo in BPM (nearest tempo token); default: the model picks one.")
     max_tokens: int | None = option(None, "Stop an item after this many tokens (default: 200 per bar).")
     render: bool = option(False, "Also write audio beside each MIDI (mirctl render's synth and default font).")
+    plot: bool = option(False, "Also write a piano-roll PNG beside each MIDI.")
     sample_rate: int = option(44100, "Sample rate of --render's audio.")
 
 
@@ -179,6 +181,19 @@ def to_midi(lm: Any, ids: list[int]) -> Any:
     return remi.score_to_mido(remi.decode(lm.tokenizer, ids))
 
 
+def _pianoroll(path: str, midi: Any, title: str) -> None:
+    import io
+
+    from mirctl import viz
+    from mirctl.io.midi import import_pretty_midi
+    from mirctl.io.notes import notes_from_midi
+
+    buf = io.BytesIO()
+    midi.save(file=buf)
+    buf.seek(0)
+    viz.render_pianoroll(path, notes_from_midi(import_pretty_midi().PrettyMIDI(buf)), title=title)
+
+
 class Generation(Task[Params]):
     def validate(self, params: Params) -> None:
         validate(params)
@@ -189,6 +204,8 @@ class Generation(Task[Params]):
             from mirctl.io.artifacts import AudioWriteOptions
 
             slots.append(OutputSlot("audio", {"output": "audio", "ext": "wav"}, AudioWriteOptions()))
+        if params.plot:
+            slots.append(OutputSlot("plot", {"output": "plot", "ext": "png"}))
         return slots
 
     def model_name(self, params: Params) -> str:
@@ -237,6 +254,10 @@ class Generation(Task[Params]):
             wav = render_midi(midi, params.sample_rate)
             outputs["audio"] = AudioOut(wav, params.sample_rate)
             data["duration_s"] = round(wav.shape[1] / params.sample_rate, 3)
+        if params.plot:
+            outputs["plot"] = ImageOut(partial(_pianoroll, midi=midi, title=f"{name}: {data['bars']} bars, "
+                                               f"{data['notes']} notes" + (f" after a {origin['prompt_bars']}-bar "
+                                                                           "prompt" if origin else "")))
         return TaskResult(outputs=outputs, data=data)
 
 
