@@ -265,6 +265,7 @@ class MidiGenerator(Session):
         ``name``): the ``mido.MidiFile`` and the command's JSON ``result``."""
         from mirctl.types import GeneratedSource
 
+        self.task.plan_ahead(self.params, [])  # one piece: no batch planned
         result = self.run(GeneratedSource(name, name, 0))
         return result.outputs["midi"].midi, result.data
 

@@ -34,6 +34,17 @@ def test_cached_decoding_gives_the_logits_of_a_full_pass():
     assert not torch.allclose(shifted[:, 0], full[:, 10], atol=1e-3)
 
 
+def test_the_cache_grows_past_its_first_buffer():
+    model = small_model(context=600)
+    ids = torch.randint(0, 40, (2, 280), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        full = model(ids)
+        cache = model.new_cache()
+        parts = [model(ids[:, :250], cache, 0)] + [model(ids[:, i:i + 1], cache, i) for i in range(250, 280)]
+    assert cache[0].length == 280 and cache[0].k.shape[2] >= 280
+    assert torch.allclose(torch.cat(parts, 1), full, atol=1e-5)
+
+
 def test_filter_logits_top_k_top_p_and_temperature():
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
     kept = torch.isfinite(filter_logits(logits, 1.0, 2, None))
@@ -74,6 +85,24 @@ def test_a_batch_samples_each_row_until_it_is_done():
                  torch.Generator().manual_seed(0))  # unequal prompts: one after the other
     assert [s[:len(p)] for s, p in zip(out, [[1], [3, 4, 5]])] == [[1], [3, 4, 5]]
     assert [len(s) for s in out] == [8, 8]
+
+
+def test_a_row_with_its_own_generator_does_not_depend_on_its_neighbours():
+    """generate-midi's batches: a piece's tokens are the same whichever pieces share its
+    (fixed-size) batch — the network computes each row alike, each row draws alone."""
+    model = small_model(context=16)  # past the window too
+
+    def gens(*seeds):
+        return [torch.Generator().manual_seed(s) for s in seeds]
+
+    def steps(row, seq):
+        return len(seq) < 40
+
+    mixed = sample(model, [[1, 2], [3, 4], [5, 6], [7, 8]], steps, lambda _r, _s: [9], gens(11, 12, 13, 14))
+    alone = sample(model, [[5, 6]] * 4, steps, lambda _r, _s: [9], gens(13, 1, 2, 3))
+    assert alone[0] == mixed[2]
+    other = sample(model, [[5, 6]] * 4, steps, lambda _r, _s: [9], gens(14, 1, 2, 3))
+    assert other[0] != mixed[2]
 
 
 def test_windows_and_transposition():

@@ -70,7 +70,8 @@ def test_default_model_writes_whole_pieces_offline(tmp_path):
 
     info = sf.info(str(tmp_path / "000.wav"))
     assert info.samplerate == 44100
-    assert info.duration == pytest.approx(mid.length + 1.0, abs=0.05)  # last note-off + the 1 s tail
+    # last note-off + the 1 s tail, longer only by what the synth's releases need
+    assert mid.length + 1.0 - 0.01 <= info.duration <= mid.length + 1.5
     assert recs[0]["result"]["duration_s"] == pytest.approx(info.duration, abs=1e-3)
 
 

@@ -78,11 +78,17 @@ def test_generate_from_the_checkpoint_and_score_it(trained, tmp_path):
     assert again.exit_code == 0
     for name in ("000.mid", "001.mid"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    # one item alone (as a shard or a resumed run would make it) is the same piece
-    single = cli("generate-midi", "--names", "001", "--bars", 4, "--model", ckpt, "-o", tmp_path / "c", "--seed", 3,
-                 "--threads", 1, "-q")
+    # one item alone (as a shard or a resumed run would make it) is the same piece, and
+    # so is an item sampled in another batch (-n 6: 000-003 together, then 004-005)
+    single = cli("generate-midi", "--names", "001,005", "--bars", 4, "--model", ckpt, "-o", tmp_path / "c",
+                 "--seed", 3, "--threads", 1, "-q")
     assert single.exit_code == 0
     assert (tmp_path / "c" / "001.mid").read_bytes() == (tmp_path / "a" / "001.mid").read_bytes()
+    six = cli("generate-midi", "-n", 6, "--bars", 4, "--model", ckpt, "-o", tmp_path / "d", "--seed", 3,
+              "--threads", 1, "-q")
+    assert six.exit_code == 0
+    for name in ("001.mid", "005.mid"):
+        assert (tmp_path / "d" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
     assert (tmp_path / "a" / "000.mid").read_bytes() != (tmp_path / "a" / "001.mid").read_bytes()
     # the learnt arpeggio scores as such: 4 pitch classes... of a major chord
     table = tmp_path / "metrics.csv"

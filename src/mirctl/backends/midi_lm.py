@@ -60,25 +60,49 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(cfg.dim, 4 * cfg.dim), nn.GELU(), nn.Linear(4 * cfg.dim, cfg.dim))
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-                cache: list[torch.Tensor] | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
         b, t, d = x.shape
         q, k, v = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         q, k = _rotate(q, cos, sin), _rotate(k, cos, sin)
         causal = True
         if cache is not None:
-            if cache:
-                k = torch.cat([cache[0], k], dim=2)
-                v = torch.cat([cache[1], v], dim=2)
-                causal = t > 1
-            cache[:] = [k, v]
-        if causal and k.shape[2] != t:  # several new tokens after a cached prefix
-            mask = torch.ones(t, k.shape[2], dtype=torch.bool, device=x.device).tril(k.shape[2] - t)
-            att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        else:
+            seen = cache.length
+            k, v = cache.append(k, v)
+            causal = t > 1
+            if causal and seen:  # several new tokens after a cached prefix
+                mask = torch.ones(t, k.shape[2], dtype=torch.bool, device=x.device).tril(seen)
+                att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+                causal = None
+        if causal is not None:
             att = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
         x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
         return x + self.drop(self.mlp(self.norm2(x)))
+
+
+class KVCache:
+    """One layer's keys and values of the tokens seen so far, in buffers that grow by
+    doubling (appending costs the new tokens' copy, not the whole prefix's)."""
+
+    def __init__(self) -> None:
+        self.k: torch.Tensor | None = None
+        self.v: torch.Tensor | None = None
+        self.length = 0
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add keys/values (B, H, T, D); returns views of all of them so far."""
+        end = self.length + k.shape[2]
+        if self.k is None or end > self.k.shape[2]:
+            size = max(256, 2 * end)
+            grown_k = k.new_empty(k.shape[0], k.shape[1], size, k.shape[3])
+            grown_v = v.new_empty(grown_k.shape)
+            if self.k is not None:
+                grown_k[:, :, :self.length] = self.k[:, :, :self.length]
+                grown_v[:, :, :self.length] = self.v[:, :, :self.length]
+            self.k, self.v = grown_k, grown_v
+        self.k[:, :, self.length:end] = k
+        self.v[:, :, self.length:end] = v
+        self.length = end
+        return self.k[:, :, :end], self.v[:, :, :end]
 
 
 class MidiLM(nn.Module):
@@ -97,10 +121,10 @@ class MidiLM(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def forward(self, ids: torch.Tensor, cache: list[list[torch.Tensor]] | None = None,
-                start: int = 0) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, cache: list[KVCache] | None = None, start: int = 0) -> torch.Tensor:
         """Logits (B, T, vocab) for token ids (B, T) at positions ``start …``; with a
-        ``cache`` (one list per layer, filled in place) earlier tokens need not be passed."""
+        ``cache`` (:meth:`new_cache`: one per layer, filled in place) earlier tokens need
+        not be passed."""
         t = ids.shape[1]
         cos, sin = _rotary(torch.arange(start, start + t, device=ids.device), self.cfg.dim // self.cfg.heads)
         x = self.embed(ids)
@@ -108,8 +132,8 @@ class MidiLM(nn.Module):
             x = block(x, cos, sin, None if cache is None else cache[i])
         return self.norm(x) @ self.embed.weight.T
 
-    def new_cache(self) -> list[list[torch.Tensor]]:
-        return [[] for _ in self.blocks]
+    def new_cache(self) -> list[KVCache]:
+        return [KVCache() for _ in self.blocks]
 
     def parameters_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -140,7 +164,8 @@ def filter_logits(logits: torch.Tensor, temperature: float, top_k: int | None, t
 
 @torch.no_grad()
 def sample(model: MidiLM, prompts: list[list[int]], steps_left: Callable[[int, list[int]], bool],
-           mask: Callable[[int, list[int]], list[int]], generator: torch.Generator, temperature: float = 1.0,
+           mask: Callable[[int, list[int]], list[int]], generator: torch.Generator | list[torch.Generator],
+           temperature: float = 1.0,
            top_k: int | None = None, top_p: float | None = None, max_tokens: int = 4096,
            on_token: Callable[[int, list[int]], None] | None = None) -> list[list[int]]:
     """Sample continuations of ``prompts`` as one batch.
@@ -149,23 +174,30 @@ def sample(model: MidiLM, prompts: list[list[int]], steps_left: Callable[[int, l
     token ids that may not come next; ``on_token`` is told each new token. Rows stop
     independently (a finished row's samples are thrown away). Prompts of unequal length
     are sampled one after the other, each with its own cache.
+
+    ``generator``: one for the whole batch, or one per row — then each row draws from its
+    own, and a row's tokens do not depend on the other rows of a batch of the same size
+    (the network computes each row alike; tested), which is what lets ``generate-midi``
+    sample several pieces at once and still give each the bytes it gets alone.
     """
     if len({len(p) for p in prompts}) > 1:
         out = []
         for p in prompts:
+            gen = generator[len(out)] if isinstance(generator, list) else generator
             out.extend(sample(model, [p], lambda _r, s, row=len(out): steps_left(row, s),
-                              lambda _r, s, row=len(out): mask(row, s), generator, temperature, top_k, top_p,
+                              lambda _r, s, row=len(out): mask(row, s), gen, temperature, top_k, top_p,
                               max_tokens, None if on_token is None else
                               (lambda _r, s, row=len(out): on_token(row, s))))
         return out
     device = next(model.parameters()).device
     seqs = [list(p) for p in prompts]
+    fed = [list(p) for p in prompts]  # what each row's cache holds: a finished row goes on being fed
     live = [steps_left(i, s) for i, s in enumerate(seqs)]
     context = model.cfg.context
 
-    def encode_window(size: int) -> tuple[list[list[torch.Tensor]], torch.Tensor]:
+    def encode_window(size: int) -> tuple[list[KVCache], torch.Tensor]:
         fresh = model.new_cache()
-        window = torch.tensor([s[-size:] for s in seqs], device=device)
+        window = torch.tensor([s[-size:] for s in fed], device=device)
         return fresh, model(window, fresh, 0)[:, -1]
 
     filled = min(len(seqs[0]), context)
@@ -178,8 +210,12 @@ def sample(model: MidiLM, prompts: list[list[int]], steps_left: Callable[[int, l
             if banned:
                 logits[i, banned] = -math.inf
         probs = filter_logits(logits, temperature, top_k, top_p).softmax(-1)
-        nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1).tolist()
+        if isinstance(generator, list):
+            nxt = [int(torch.multinomial(probs[i], 1, generator=g)) for i, g in enumerate(generator)]
+        else:
+            nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1).tolist()
         for i, token in enumerate(nxt):
+            fed[i].append(token)
             if live[i]:
                 seqs[i].append(token)
                 if on_token is not None:

@@ -289,8 +289,10 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
         if stop:
             summary.not_run = len(todo)
         elif options.jobs > 1 and len(todo) > 1:
+            task.plan_ahead(params, [])
             _run_parallel(task, params, ctx, todo, model_name, options, emit, summary)
         else:
+            task.plan_ahead(params, [p.item for p in todo])
             loader = _Loader(task, params, ctx)
             for n, p in enumerate(todo):
                 reporter.file_start(p.item.label)

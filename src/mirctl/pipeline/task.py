@@ -135,6 +135,12 @@ class Task(Generic[P]):
         (``RunOptions.batch_file``; e.g. a homework submission)."""
         raise NotImplementedError(f"{self.name} writes no batch file")
 
+    def plan_ahead(self, params: P, items: list[Any]) -> None:
+        """Told, before a run processes them here one by one, the items (``InputItem``)
+        this process will run, in order (none under ``--jobs``): a task that computes
+        several inputs at once (``generate-midi``'s batches) plans with it. Outputs must
+        not depend on it."""
+
     def read(self, item: Any) -> Any:
         """The source object ``process`` receives for one planned input."""
         from mirctl.pipeline.sources import read_source

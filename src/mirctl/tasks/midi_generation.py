@@ -114,38 +114,56 @@ def bars_in(ids: list[int], vocab: Vocab) -> int:
     return sum(1 for t in ids if t == vocab.bar)
 
 
+#: generated pieces sampled together; a batch always has this many rows (padded with
+#: copies), so a piece's tokens never depend on which pieces shared its batch
+BATCH = 4
+
+
 def continue_ids(lm: Any, prompt: list[int], params: Params, seed: int,
                  progress: Callable[[float], None]) -> tuple[list[int], dict[str, Any]]:
     """Sample ``params.bars`` bars after ``prompt``; returns all ids and sampling facts."""
+    return continue_many(lm, [prompt], params, [seed], progress, rows=1)[0]
+
+
+def continue_many(lm: Any, prompts: list[list[int]], params: Params, seeds: list[int],
+                  progress: Callable[[float], None], rows: int | None = None) -> list[tuple[list[int], dict]]:
+    """:func:`continue_ids` for several prompts of one length at once, each row drawing
+    from its own generator, the batch padded to ``rows`` rows; ``progress`` follows the
+    first prompt."""
     import torch
 
     from mirctl.backends.midi_lm import sample
 
     vocab = lm.vocab
-    done = prompt_bars_done(prompt, vocab)
-    owed = done + params.bars  # bars the finished piece holds
+    n = len(prompts)
+    rows = max(rows or n, n)
+    done = [prompt_bars_done(p, vocab) for p in prompts]
+    owed = [d + params.bars for d in done]  # bars each finished piece holds
     banned = [vocab.bos, vocab.eos, vocab.pad]
     limit = params.max_tokens if params.max_tokens is not None else 200 * params.bars
-    generator = torch.Generator().manual_seed(seed)
+    generators = [torch.Generator().manual_seed(s) for s in seeds + seeds[:1] * (rows - n)]
+    opened = [bars_in(p, vocab) for p in prompts]
 
-    state = {"bars": bars_in(prompt, vocab)}
+    def wants_more(row: int, seq: list[int]) -> bool:
+        """Told each new token of a row: counts the bars it opened (row 0 reports progress)."""
+        if row >= n:
+            return False  # a padding row: computed, never kept
+        if len(seq) > len(prompts[row]) and seq[-1] == vocab.bar:
+            opened[row] += 1
+            if row == 0:
+                progress(min(1.0, (opened[0] - 1 - done[0]) / params.bars))
+        return opened[row] <= owed[row]
 
-    def wants_more(_row: int, seq: list[int]) -> bool:
-        """Told each new token: counts the bars opened, reports progress in bars."""
-        if len(seq) > len(prompt) and seq[-1] == vocab.bar:
-            state["bars"] += 1
-            progress(min(1.0, (state["bars"] - 1 - done) / params.bars))
-        return state["bars"] <= owed
-
-    out = sample(lm.net, [prompt], wants_more, lambda _r, _s: banned, generator, params.temperature,
-                 params.top_k, params.top_p, max_tokens=limit)[0]
-    complete = bars_in(out, vocab) > owed
-    ids = cut_bars(out, vocab.bar, owed)
-    ids = drop_empty_tail(ids, vocab)
-    facts = {"tokens": len(out) - len(prompt), "bars": bars_in(ids, vocab) - done,
-             "complete": complete}
+    padded = prompts + prompts[:1] * (rows - n)
+    outs = sample(lm.net, padded, wants_more, lambda _r, _s: banned, generators, params.temperature,
+                  params.top_k, params.top_p, max_tokens=limit)[:n]
+    results = []
+    for prompt, out, d, o in zip(prompts, outs, done, owed):
+        ids = drop_empty_tail(cut_bars(out, vocab.bar, o), vocab)
+        results.append((ids, {"tokens": len(out) - len(prompt), "bars": bars_in(ids, vocab) - d,
+                              "complete": bars_in(out, vocab) > o}))
     progress(1.0)
-    return ids, facts
+    return results
 
 
 def prompt_bars_done(prompt: list[int], vocab: Vocab) -> int:
@@ -198,6 +216,26 @@ class Generation(Task[Params]):
     def validate(self, params: Params) -> None:
         validate(params)
 
+    def plan_ahead(self, params: Params, items: list[Any]) -> None:
+        """The generated items this process will run, in order: each batch of
+        :data:`BATCH` is sampled when its first item comes up."""
+        self._upcoming = [item.path.name for item in items if item.kind == "generated"]
+
+    def _generated(self, model: Any, name: str, params: Params,
+                   progress: Callable[[float], None]) -> tuple[list[int], dict]:
+        pending = model.__dict__.setdefault("pending", {})  # pieces sampled with an earlier item
+        if name in pending:
+            progress(1.0)
+            return pending.pop(name)
+        upcoming = getattr(self, "_upcoming", [])
+        after = upcoming[upcoming.index(name) + 1:] if name in upcoming else []
+        group = [name] + [n for n in after if n not in pending][:BATCH - 1]
+        start = start_tokens(model.vocab, params.tempo)
+        results = continue_many(model, [start] * len(group), params, [item_seed(params.seed, n) for n in group],
+                                progress, rows=BATCH)
+        pending.update(zip(group[1:], results[1:]))
+        return results[0]
+
     def slots(self, params: Params) -> list[OutputSlot]:
         slots = [OutputSlot("midi", {"output": "midi", "ext": "mid"})]
         if params.render:
@@ -229,14 +267,15 @@ class Generation(Task[Params]):
 
     def process(self, model: Any, source: Any, params: Params, progress: Callable[[float], None]) -> TaskResult:
         if isinstance(source, GeneratedSource):
-            prompt, name, origin = start_tokens(model.vocab, params.tempo), source.name, {}
+            name, origin = source.name, {}
+            ids, facts = self._generated(model, name, params, progress)
         else:
             path = Path(source.path)
             prompt = prompt_ids(model, path, params.prompt_bars)
             name = path.name
             origin = {"prompt": str(path), "prompt_bars": prompt_bars_done(prompt, model.vocab)}
+            ids, facts = continue_ids(model, prompt, params, item_seed(params.seed, name), progress)
         seed = item_seed(params.seed, name)
-        ids, facts = continue_ids(model, prompt, params, seed, progress)
         if not facts["complete"]:
             import warnings
 
