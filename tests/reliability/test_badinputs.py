@@ -30,6 +30,8 @@ COMMANDS = {
     "mix": (["mix"], {"stems"}, True),
     "tag": (["tag"], {"audio"}, False),
     "classify": (["classify"], {"audio"}, False),
+    "generate-midi": (["generate-midi", "--bars", "1", "--max-tokens", "30"], {"midi"}, True),
+    "eval midi": (["eval", "midi"], {"midi"}, False),
 }
 
 

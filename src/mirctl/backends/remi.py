@@ -101,7 +101,9 @@ def load_score(path: Path) -> Any:
     try:
         return symusic().Score(str(path))
     except Exception as exc:  # symusic raises RuntimeError/ValueError with the parser's words
-        raise InputError(f"cannot read {path} as MIDI: {exc}") from None
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"cannot read {path} as MIDI: {reason}",
+                         hint="check that it is a Standard MIDI File (.mid)") from None
 
 
 def prepare_score(score: Any, downbeat_s: float | None = None) -> Any:

@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "generate-midi": "mirctl.tasks.midi_generation:TASK",
     "eval separate": "mirctl.tasks.scoring:SEPARATION",
     "eval transcribe": "mirctl.tasks.scoring:TRANSCRIPTION",
+    "eval midi": "mirctl.tasks.scoring:SYMBOLIC",
 }
 
 
