@@ -39,6 +39,7 @@ COMMANDS = {
     "transcribe": (["transcribe", "--outputs", "midi,csv"], ("audio",), True),
     "render": (["render", "-f", "timgm6mb", "--tail", "0.2"], ("midi",), True),
     "eval transcribe": (["eval", "transcribe", "--ref", "{ref}"], ("midi",), False),
+    "eval midi": (["eval", "midi"], ("midi",), False),
     "tag": (["tag", "--plot"], ("audio",), True),
     "classify": (["classify"], ("audio",), False),
 }

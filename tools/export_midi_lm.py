@@ -118,6 +118,9 @@ def main() -> None:
     with torch.no_grad():
         nll, count = window_nll(net, test.tokens, params.context, tokenizer.pad_token_id)
     shipped_ppl = math.exp(nll / count)
+    first5 = build_stream([songs[p] for p in test_files[:5]], bos, eos, params.context)
+    with torch.no_grad():
+        nll5, count5 = window_nll(net, first5.tokens, params.context, tokenizer.pad_token_id)
     test_songs = [[bos, *songs[p], eos] for p in test_files]
     baselines = ngram_perplexities(train_tokens, test_songs, card["vocab"])
 
@@ -132,6 +135,7 @@ def main() -> None:
                      "train_songs": len(train_files), "test_songs": len(test_files),
                      "train_tokens": len(train_tokens), "test_tokens": count, "device": training["device"]},
         "metrics": {"test_loss": round(nll / count, 4), "test_ppl": round(shipped_ppl, 3),
+                    "first5_test_songs_ppl": round(math.exp(nll5 / count5), 4), "first5_test_tokens": count5,
                     "test_ppl_float32": round(card["metrics"]["ppl"], 3),
                     **{f"{k}_ppl": round(v, 2) for k, v in baselines.items()}},
     }

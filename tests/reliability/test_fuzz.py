@@ -14,7 +14,7 @@ def test_small_fuzz_run_is_clean():
     res = subprocess.run([sys.executable, str(REPO / "benchmarks" / "fuzz.py"), "--n", "10", "--seed", "7",
                           "--no-real", "--timeout", "240"], capture_output=True, text=True, timeout=900)
     lines = [json.loads(x) for x in res.stdout.splitlines()]
-    assert {x["command"] for x in lines} == {"info", "separate", "transcribe", "eval transcribe", "render",
+    assert {x["command"] for x in lines} == {"info", "separate", "transcribe", "eval transcribe", "eval midi", "render",
                                                  "tag", "classify"}, res.stderr
     for x in lines:
         assert x["files"] == 10 and x["ok"] + x["failed"] == 10, x
