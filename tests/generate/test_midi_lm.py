@@ -143,3 +143,12 @@ def test_window_nll_scores_each_token_once():
             logp = torch.log_softmax(model(window[None]), -1)[0]
             expected -= sum(float(logp[i, window[i + 1]]) for i in range(len(window) - 1))
     assert nll == pytest.approx(expected, rel=1e-5)
+
+
+def test_find_midi_searches_below_and_skips_hidden_files(tmp_path):
+    for rel in ("b/1.mid", ".hidden/2.mid", "a/.x.mid", "c/3.MIDI", "d/notes.txt", "a/0.midi"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    found = [str(p.relative_to(tmp_path)) for p in lm_training.find_midi(tmp_path)]
+    assert found == ["a/0.midi", "b/1.mid", "c/3.MIDI"]
+    assert lm_training.find_midi(tmp_path / "b/1.mid") == [tmp_path / "b/1.mid"]

@@ -43,15 +43,14 @@ class Params:
     bf16: bool = False
 
 
-MIDI_SUFFIXES = (".mid", ".midi")
-
-
 def find_midi(data: Path) -> list[Path]:
     """Every MIDI file below ``data`` (hidden folders and files skipped), sorted by path."""
+    from mirctl.io.midi import MIDI_EXTENSIONS
+
     data = Path(data)
     if data.is_file():
         return [data]
-    found = [p for p in data.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()
+    found = [p for p in data.rglob("*") if p.suffix.lower() in MIDI_EXTENSIONS and p.is_file()
              and not any(part.startswith(".") for part in p.relative_to(data).parts)]
     return sorted(found)
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from mirctl.errors import UsageError
 from mirctl.io.audio import AUDIO_EXTENSIONS
+from mirctl.io.midi import MIDI_EXTENSIONS
 from mirctl.io.notes import NOTE_EXTENSIONS
 from mirctl.pipeline.task import EvalRequest, OutputSlot, Task
 from mirctl.types import NotesSource, StemSetSource, TaskResult
@@ -113,4 +114,4 @@ class SymbolicScoring(Task[Params]):
 
 
 SYMBOLIC = SymbolicScoring(name="eval midi", ref=f"{__name__}:SYMBOLIC", input_kind="midi",
-                           extensions=(".mid", ".midi"), default_template="{track}", template_fields=())
+                           extensions=MIDI_EXTENSIONS, default_template="{track}", template_fields=())
