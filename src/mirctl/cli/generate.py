@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Optional
 
 import typer
@@ -10,23 +9,10 @@ import typer
 from mirctl.cli.common import Common, bundled_options, execute, guarded, param_option, runner_command
 from mirctl.cli.trainer import TrainCommon, execute_training, trainer_command
 from mirctl.tasks.midi_generation import Params as P
+from mirctl.tasks.midi_lm_training import Params as LMParams
 
 _MODEL = "Model"
 _DATA = "Data and checkpoint"
-
-
-@dataclass(frozen=True)
-class LMOptions:
-    layers: int = 4
-    dim: int = 256
-    heads: int = 4
-    context: int = 1024
-    dropout: float = 0.0
-    transpose: int = 0
-    valid_fraction: float = 0.055
-    warmup: int = 100
-    cooldown: float = 0.2
-    bf16: bool = False
 
 
 _LM_OPTS = [
@@ -68,16 +54,15 @@ reports cross-entropy per token and perplexity. The shipped model's exact comman
 """
 
 
-def train_generate(lm: LMOptions = LMOptions(), train: TrainCommon = TrainCommon()) -> None:
+def train_generate(lm: LMParams = LMParams(), train: TrainCommon = TrainCommon()) -> None:
     """Train a REMI Transformer on a folder of MIDI files (for generate-midi --model)."""
-    from dataclasses import asdict
-
     from mirctl.tasks import midi_lm_training as task
 
-    execute_training(task.TRAINABLE, task.Params(**asdict(lm)), train)
+    execute_training(task.TRAINABLE, lm, train)
 
 
-train_generate = bundled_options(_LM_OPTS, "lm", LMOptions)(trainer_command()(train_generate))
+# the options become the task's own Params (defaults: those in the table above)
+train_generate = bundled_options(_LM_OPTS, "lm", LMParams)(trainer_command()(train_generate))
 train_generate.epilog = TRAIN_EPILOG  # type: ignore[attr-defined]
 
 
