@@ -61,6 +61,7 @@ def test_default_model_writes_whole_pieces_offline(tmp_path):
         assert r["result"]["complete"] and r["result"]["bars"] in (3, 4) and r["result"]["notes"] >= 8
         assert r["model"]["name"] == "pop909-remi"
     tpq, notes = note_ons(tmp_path / "000.mid")
+    assert recs[0]["result"]["notes"] == len(notes)
     mid = mido.MidiFile(str(tmp_path / "000.mid"))
     tempo = next(m.tempo for m in mid.tracks[0] if m.type == "set_tempo")
     assert mido.tempo2bpm(tempo) == pytest.approx(98.39, abs=0.01)  # the tempo token nearest 100 BPM

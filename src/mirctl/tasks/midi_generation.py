@@ -194,9 +194,15 @@ def prompt_ids(lm: Any, path: Path, prompt_bars: int | None) -> list[int]:
 
 def to_midi(lm: Any, ids: list[int]) -> Any:
     """A mido MidiFile of token ids (tempo map, 4/4, one piano track)."""
+    return decoded(lm, ids)[0]
+
+
+def decoded(lm: Any, ids: list[int]) -> tuple[Any, int]:
+    """The mido MidiFile of token ids and how many notes it holds."""
     from mirctl.backends import remi
 
-    return remi.score_to_mido(remi.decode(lm.tokenizer, ids))
+    score = remi.decode(lm.tokenizer, ids)
+    return remi.score_to_mido(score), sum(len(track.notes) for track in score.tracks)
 
 
 def _pianoroll(path: str, midi: Any, title: str) -> None:
@@ -284,9 +290,9 @@ class Generation(Task[Params]):
             warnings.warn(f"{name}: stopped at --max-tokens after {facts['bars']} of {params.bars} bars "
                           f"({facts['tokens']} tokens); raise --max-tokens for whole pieces", MirctlWarning,
                           stacklevel=2)
-        midi = to_midi(model, ids)
+        midi, notes = decoded(model, ids)
         outputs: dict[str, Any] = {"midi": MidiOut(midi)}
-        data = {**origin, **facts, "seed": seed, "notes": sum(1 for t in ids if t in model.vocab.pitch)}
+        data = {**origin, **facts, "seed": seed, "notes": notes}
         if params.render:
             from mirctl.tasks.render import render_midi
 
