@@ -69,3 +69,21 @@ def test_piece_metrics_and_the_homework_table():
                     "b,1.0000,1.0000,1.0000\n"
                     "c,0.0000,0.0000,\n"
                     "mean,1.0000,1.3333,0.7500\n")
+
+
+def test_edges_and_the_run_summary():
+    # a pitch straight after a Bar sits at position 0
+    assert sym.bars_from_tokens(["Bar_None", "Pitch_60", "Position_3", "Pitch_62", "Bar_None", "Pitch_64"]) == \
+        [[(0, 60), (3, 62)], [(0, 64)]]
+    with pytest.raises(ValueError, match="at least 1 bar"):
+        sym.pitch_class_entropy([[(0, 60)]], 0)
+    assert sym.grooving_similarity([[], []], 16) == 1.0  # two empty bars groove alike
+    assert sym.mean_row([{"H1": None, "H4": 2.0, "GS": float("nan")}, {"H1": None, "H4": 3.0, "GS": 0.5}]) == \
+        {"H1": None, "H4": 2.5, "GS": 0.5}
+    records = [{"status": "ok", "result": {"H1": 1.0, "H4": 2.0, "GS": 0.5}},
+               {"status": "ok", "result": {"H1": 2.0, "H4": None, "GS": 0.25}},
+               {"status": "failed", "result": {}}]
+    assert sym.summarize(records) == {"mean": {"H1": 1.5, "H4": 2.0, "GS": 0.375}}
+    assert sym.summarize([{"status": "failed", "result": {}}]) == {}
+    assert sym.table_columns(["GS", "notes", "H1", "other", "bars", "H4"]) == \
+        [("H1", "H1"), ("H4", "H4"), ("GS", "GS"), ("bars", "bars"), ("notes", "notes")]
