@@ -115,10 +115,19 @@ def test_helpers(lm):
     assert gen.item_seed(0, "007") == gen.item_seed(0, "007") != gen.item_seed(0, "007.mid")
 
 
-@pytest.mark.parametrize("bad", [dict(bars=0), dict(temperature=0), dict(top_p=1.5), dict(top_k=0),
-                                 dict(tempo=5), dict(prompt_bars=0), dict(max_tokens=0)])
-def test_bad_options_are_usage_errors(bad):
+@pytest.mark.parametrize("bad, words", [(dict(bars=0), "--bars"), (dict(temperature=0), "--temperature"),
+                                        (dict(top_p=1.5), "--top-p"), (dict(top_p=0.0), "--top-p"),
+                                        (dict(top_k=0), "--top-k"), (dict(tempo=19.9), "--tempo"),
+                                        (dict(tempo=400.1), "--tempo"), (dict(prompt_bars=0), "--prompt-bars"),
+                                        (dict(max_tokens=0), "--max-tokens")])
+def test_bad_options_are_usage_errors(bad, words):
     from mirctl.errors import UsageError
 
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match=words):
         gen.validate(gen.Params(**bad))
+
+
+def test_the_edges_of_each_option_are_allowed():
+    for good in (dict(bars=1), dict(prompt_bars=1), dict(temperature=0.01), dict(top_k=1), dict(top_p=1.0),
+                 dict(tempo=20), dict(tempo=400), dict(max_tokens=1), dict(top_k=None, top_p=None)):
+        gen.validate(gen.Params(**good))
