@@ -272,16 +272,16 @@ class Generation(Task[Params]):
         return MidiSource(item.path, None)  # a prompt: tokenized in process(), by the model's tokenizer
 
     def process(self, model: Any, source: Any, params: Params, progress: Callable[[float], None]) -> TaskResult:
-        if isinstance(source, GeneratedSource):
-            name, origin = source.name, {}
+        generated = isinstance(source, GeneratedSource)
+        name = source.name if generated else Path(source.path).name
+        seed = item_seed(params.seed, name)
+        if generated:
+            origin: dict[str, Any] = {}
             ids, facts = self._generated(model, name, params, progress)
         else:
-            path = Path(source.path)
-            prompt = prompt_ids(model, path, params.prompt_bars)
-            name = path.name
-            origin = {"prompt": str(path), "prompt_bars": prompt_bars_done(prompt, model.vocab)}
-            ids, facts = continue_ids(model, prompt, params, item_seed(params.seed, name), progress)
-        seed = item_seed(params.seed, name)
+            prompt = prompt_ids(model, Path(source.path), params.prompt_bars)
+            origin = {"prompt": str(source.path), "prompt_bars": prompt_bars_done(prompt, model.vocab)}
+            ids, facts = continue_ids(model, prompt, params, seed, progress)
         if not facts["complete"]:
             import warnings
 
