@@ -91,11 +91,16 @@ demo: setup
 	@echo "demo outputs are in mirctl_out/demo (pictures: info/*.png, transcribe/piano.png, mix/song/mix.png," \
 		"tag/*.taggram.png, classify/confusion.png; generated MIDI, audio and piano rolls: generate/)"
 
+# Two pytest-xdist workers, a test module each at a time (module fixtures are built once):
+# 8.5 minutes instead of 12 on two cores. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
+PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
+
 test: setup
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 bench: setup
 	$(BIN)/python benchmarks/startup.py

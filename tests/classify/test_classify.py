@@ -260,6 +260,7 @@ def test_the_pretrained_genre_default_on_real_rock(tmp_path):
     assert "rock" in cli("classify", song).output  # on screen too
 
 
+@pytest.mark.slow
 def test_instrument_families_of_unseen_pitches_from_notes_rendered_by_mirctl_render(tmp_path):
     """Real synthesized instruments: notes of six GM families (three programs each)
     rendered by `mirctl render` with the bundled SoundFont; the held-out notes (pitches

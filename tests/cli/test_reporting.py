@@ -53,3 +53,14 @@ def test_quiet_prints_only_failures():
     err = io.StringIO()
     drive(CliReporter(quiet=True, console=Console(file=err, force_terminal=False, width=200), stdout=io.StringIO()))
     assert "a.wav" not in err.getvalue() and "b.wav" in err.getvalue() and "ok," not in err.getvalue()
+
+
+def test_an_error_keeps_a_long_path_on_one_line_in_a_narrow_console():
+    from mirctl.cli.reporting import print_error
+
+    path = "/tmp/" + "/".join(["a-rather-long-folder-name"] * 5) + "/fake.sf2"
+    buf = io.StringIO()
+    print_error(f"{path} is not a SoundFont", hint=f"pass a .sf2 file instead of {path}",
+                console=Console(file=buf, width=60, color_system=None))
+    lines = buf.getvalue().splitlines()
+    assert lines == [f"error: {path} is not a SoundFont", f"hint: pass a .sf2 file instead of {path}"]

@@ -76,6 +76,7 @@ def test_default_model_writes_whole_pieces_offline(tmp_path):
     assert recs[0]["result"]["duration_s"] == pytest.approx(info.duration, abs=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.shared
 def test_generated_pieces_have_pop909s_statistics(tmp_path):
     """Pitch-class entropy and grooving similarity of generated pieces fall in the range

@@ -7,9 +7,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
+@pytest.mark.slow
 def test_small_fuzz_run_is_clean():
     res = subprocess.run([sys.executable, str(REPO / "benchmarks" / "fuzz.py"), "--n", "10", "--seed", "7",
                           "--no-real", "--timeout", "240"], capture_output=True, text=True, timeout=900)

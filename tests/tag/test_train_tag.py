@@ -197,6 +197,7 @@ def test_musicnn_features_and_the_lengths_a_clip_may_have(tmp_path):
     assert emb["patches"].shape == (2, 200)  # a linear head: the embedding is musicnn's own
 
 
+@pytest.mark.slow
 @pytest.mark.shared
 def test_musicnn_head_learns_piano_and_bass_on_real_slakh_stems(tmp_path):
     """Real music: 3 s chunks of Slakh's piano and bass stems, alone and summed, labelled

@@ -30,10 +30,12 @@ def escape(text: str) -> str:
 
 
 def print_error(message: str, hint: str | None = None, console: Console | None = None) -> None:
+    # soft_wrap: the line is left for the terminal to wrap, so a long path in the message
+    # is never broken by an inserted newline (logs and pipes keep it whole for grep/copy)
     console = console or stderr_console()
-    console.print(f"[bold red]error:[/] {escape(message)}")
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     if hint:
-        console.print(f"[bold]hint:[/] {escape(hint)}")
+        console.print(f"[bold]hint:[/] {escape(hint)}", soft_wrap=True)
 
 
 class CliReporter:
