@@ -29,7 +29,7 @@ def template_field_names(template: str) -> list[str]:
     for _, name, spec, conversion in parsed:
         if name is None:
             continue
-        if name == "" or not name.isidentifier():
+        if not name.isidentifier():  # "{}" and "{0}" too
             raise UsageError(f"--filename {template!r}: field {{{name}}} is not allowed",
                              hint="use plain named fields such as {track} or {stem}")
         if spec or conversion:
@@ -104,7 +104,7 @@ def plan(items: list[InputItem], slots: list[OutputSlot], template: str, out_dir
     root = Path(os.path.abspath(out_dir))
     claimed: dict[Path, str] = {}
     planned: list[PlannedItem] = []
-    escaped: list[str] = []  # inputs whose outputs the template puts outside the output folder
+    escaped = 0  # inputs whose outputs the template puts outside the output folder
     for item in items:
         if item.error:
             planned.append(PlannedItem(item, {}, "fail", item.error, item.hint))
@@ -123,7 +123,7 @@ def plan(items: list[InputItem], slots: list[OutputSlot], template: str, out_dir
             rel = render(template, {**base, **slot.fields})
             path = Path(os.path.abspath(root / rel))
             if not _inside(path, root):
-                escaped.append(item.label)
+                escaped += 1
                 planned.append(PlannedItem(item, {}, "fail", f"--filename {template!r} would write {path}, outside "
                                                              f"the output folder {root}",
                                            "remove '..' from the template, or rename this input"))
@@ -155,7 +155,7 @@ def plan(items: list[InputItem], slots: list[OutputSlot], template: str, out_dir
             continue
         planned.append(PlannedItem(item, outputs, "run", formats={s.key: s.ext for s in item_slots},
                                    audio={s.key: s.audio for s in item_slots if s.audio is not None}))
-    if escaped and len(escaped) == sum(1 for it in items if not it.error):
+    if escaped and escaped == sum(1 for it in items if not it.error):
         raise UsageError(f"--filename {template!r} writes outside the output folder {root}",
                          hint="remove '..' from the template")
     return planned
