@@ -105,3 +105,62 @@ def test_not_midi_is_an_input_error_that_says_so(tmp_path):
         read_midi_events(bad)
     assert err.value.message.startswith(f"{bad} is not a readable MIDI file (")
     assert "Standard MIDI File" in err.value.hint
+
+
+def test_several_tempo_changes_and_events_exactly_on_them(tmp_path):
+    # 120 BPM, 60 BPM at beat 1, 240 BPM at beat 3, 30 BPM at beat 4 (480 ticks a beat); a note
+    # starts on each change and one between: times 0.5, 1.5 (mid), 2.5, 2.75 s and on
+    conductor = [mido.MetaMessage("set_tempo", tempo=1_000_000, time=480),
+                 mido.MetaMessage("set_tempo", tempo=250_000, time=960),
+                 mido.MetaMessage("set_tempo", tempo=2_000_000, time=480)]
+    notes = [mido.Message("note_on", note=60, velocity=1, time=480),  # velocity 1 is still a note-on
+             mido.Message("note_on", note=62, velocity=90, time=480),
+             mido.Message("note_on", note=64, velocity=90, time=480),
+             mido.Message("note_on", note=65, velocity=90, time=480),
+             mido.Message("note_on", note=67, velocity=90, time=240)]
+    path = _file(tmp_path, [conductor, notes])
+    got = read_midi_events(path)
+    assert [(e.time_s, e.kind, e.a, e.b) for e in got.events] == [
+        (0.5, NOTE_ON, 60, 1), (1.5, NOTE_ON, 62, 90), (2.5, NOTE_ON, 64, 90), (2.75, NOTE_ON, 65, 90),
+        (3.75, NOTE_ON, 67, 90)]
+    assert got.tempo_changes == 3 and got.notes == 5
+    assert [e.time_s for e in got.events] == pytest.approx(_mido_times(path), abs=1e-9)
+
+
+def test_bytes_in_memory_give_the_events_of_the_file(tmp_path):
+    from mirctl.io.midi_events import events_from_bytes
+
+    path = _file(tmp_path, [[mido.MetaMessage("set_tempo", tempo=400_000, time=0),
+                             mido.Message("program_change", program=33, time=0),
+                             mido.Message("note_on", note=40, velocity=70, time=96),
+                             mido.Message("note_off", note=40, velocity=0, time=480)]])
+    assert events_from_bytes(path.read_bytes()) == read_midi_events(path)
+    assert [e.time_s for e in events_from_bytes(path.read_bytes()).events] == [0.0, 0.08, 0.48]
+
+
+def test_out_of_range_data_bytes_are_clipped_not_refused(tmp_path):
+    # a note-on with velocity byte 0xC8 (200): not valid MIDI, but written by some tools;
+    # players clip it, and so does mirctl
+    head = b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big") + (480).to_bytes(2, "big")
+    body = bytes([0x00, 0x90, 60, 0xC8, 0x83, 0x60, 0x80, 60, 0x00, 0x00, 0xFF, 0x2F, 0x00])
+    path = tmp_path / "hot.mid"
+    path.write_bytes(head + b"MTrk" + len(body).to_bytes(4, "big") + body)
+    got = read_midi_events(path)
+    assert [(e.kind, e.a, e.b) for e in got.events] == [(NOTE_ON, 60, 127), (NOTE_OFF, 60, 0)]
+
+
+def test_the_reason_a_file_is_refused_is_the_first_line_of_the_parsers_error(tmp_path, monkeypatch):
+    path = tmp_path / "x.mid"
+    path.write_bytes(b"MThd")
+    hint = "check that the file is a Standard MIDI File (.mid) and not truncated"
+
+    def refused(error):
+        def parse(*a, **k):
+            raise error
+        monkeypatch.setattr(mido, "MidiFile", parse)
+        with pytest.raises(InputError) as err:
+            read_midi_events(path)
+        return err.value.message, err.value.hint
+
+    assert refused(EOFError()) == (f"{path} is not a readable MIDI file (EOFError)", hint)
+    assert refused(ValueError("bad header\nat byte 4")) == (f"{path} is not a readable MIDI file (bad header)", hint)

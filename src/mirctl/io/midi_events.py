@@ -98,7 +98,7 @@ def events_from_mido(mid: object) -> MidiEvents:
             if ev is not None:
                 raw.append((tick, _ORDER[ev[0]], index, pos, ev))
         names.append(name.strip())
-    raw.sort(key=lambda r: r[:4])
+    raw.sort()  # (tick, order, track, position) is unique: the event tuples are never compared
     tempos.sort()
     # seconds at each tempo change, then every event's time from the change before it
     marks: list[tuple[int, float, int]] = [(0, 0.0, DEFAULT_TEMPO)]
