@@ -51,3 +51,19 @@ def test_valid_write_options_pass():
 @pytest.mark.parametrize("kbps, level", [(320, 0.0), (32, 1.0), (176, 0.5), (500, 0.0), (8, 1.0), (128, 2 / 3)])
 def test_mp3_bitrate_maps_onto_libsndfile_s_compression_level(kbps, level):
     assert mp3_compression_level(kbps) == pytest.approx(level)
+
+
+@pytest.mark.parametrize("error, reason", [
+    (RuntimeError(), "RuntimeError"),  # no words at all: the error's type
+    (RuntimeError("Unsupported: bit depth\nmore detail"), "Unsupported: bit depth"),  # first line, kept whole
+    (RuntimeError("Internal psf_fseek() failed."), "unrecognised or cut-short data, 4 bytes"),
+    (RuntimeError("Error opening 'a: b.wav': Format not recognised."), "Format not recognised"),
+    (RuntimeError("Error opening something"), "Error opening something"),  # no ': ': nothing to drop
+])
+def test_the_reason_libsndfile_gives_is_said_plainly(tmp_path, error, reason):
+    from mirctl.io.audio import _unreadable
+
+    path = tmp_path / "a: b.wav"
+    path.write_bytes(b"RIFF")
+    err = _unreadable(path, error)
+    assert (err.message, err.hint) == (f"{path} is not readable audio ({reason})", HINT)
