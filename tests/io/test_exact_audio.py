@@ -166,7 +166,7 @@ def test_write_audio_round_trips_every_sample_and_takes_its_format_from_the_suff
     wav = (np.arange(2 * n, dtype=np.float32).reshape(2, n) % 200 - 100) / 128
     path = tmp_path / "x.flac"
     write_audio(path, wav, 32000, bits="24")  # no fmt: the suffix says FLAC
-    assert probe_audio(path) == probe_audio(path) and probe_audio(path).format == "FLAC"
+    assert (probe_audio(path).format, probe_audio(path).subtype) == ("FLAC", "PCM_24")
     back, sr = read_audio(path)
     assert sr == 32000 and back.shape == (2, n) and np.allclose(back, wav, atol=2 ** -23)
     default = tmp_path / "d.WAV"
