@@ -342,6 +342,12 @@ def test_references_are_looked_up_in_the_documented_order(tmp_path):
     (refs / "bass.wav").write_text("x")
     assert find_references(stems, InputItem(tmp_path / "song.wav")) == {"vocals": refs / "song" / "vocals.wav",
                                                                          "bass": refs / "bass.wav"}
+    # a stem set: one reference for each of its own stems, found by the stem's name
+    members = EvalRequest(refs, (".wav",), keys_from_members=True)
+    folder = tmp_path / "song"
+    stem_set = InputItem(folder, kind="stems", members=(folder / "vocals.flac", folder / "bass.wav", folder / "x.wav"))
+    assert find_references(members, stem_set) == {"vocals": refs / "song" / "vocals.wav", "bass": refs / "bass.wav",
+                                                  "x": None}
 
 
 def test_a_task_s_defaults_and_its_session(audio_dir):
