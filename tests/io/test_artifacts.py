@@ -7,19 +7,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import tone
 from mirctl.io.artifacts import AudioWriteOptions, write_artifact
 from mirctl.types import ArraysOut, AudioOut, ImageOut, TextOut
-
-
-def tone(seconds=2.0, sr=44100):
-    t = np.arange(int(seconds * sr)) / sr
-    return np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0.3 * np.sin(2 * np.pi * 660 * t)]).astype(np.float32)
 
 
 def test_audio_takes_the_format_asked_not_the_paths_suffix(tmp_path):
     # the runner writes to a hidden temporary name first; its suffix must not decide the format
     path = tmp_path / ".x.mirctl-tmp-1.part"
-    write_artifact(AudioOut(tone(), 44100), path, "flac", AudioWriteOptions(bits="24"))
+    write_artifact(AudioOut(tone(sec=2.0, channels=2), 44100), path, "flac", AudioWriteOptions(bits="24"))
     info = sf.info(str(path))
     assert (info.format, info.subtype, info.samplerate, info.channels) == ("FLAC", "PCM_24", 44100, 2)
 
@@ -28,7 +24,7 @@ def test_mp3_bitrate_option_reaches_the_encoder(tmp_path):
     sizes = {}
     for rate in (64, 320):
         path = tmp_path / f"{rate}.tmp"
-        write_artifact(AudioOut(tone(4.0), 44100), path, "mp3", AudioWriteOptions(mp3_bitrate=rate))
+        write_artifact(AudioOut(tone(sec=4.0, channels=2), 44100), path, "mp3", AudioWriteOptions(mp3_bitrate=rate))
         assert sf.info(str(path)).format == "MP3"
         sizes[rate] = path.stat().st_size
     # constant bit rate: the size follows the rate (4 s at 64 kb/s ≈ 32 kB, at 320 kb/s ≈ 160 kB)

@@ -8,20 +8,15 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 import pytest
-import soundfile as sf
 
+from conftest import write_wav
 from mirctl.errors import InputError
 from mirctl.pipeline.sources import read_reference, read_source, read_stem_set
 from mirctl.pipeline.spec import InputItem
 from mirctl.types import AudioSource, GeneratedSource, MidiSource, NotesSource, StemSetSource
 
 
-def wav_file(path, samples, sr=16000, subtype="PCM_24"):
-    sf.write(str(path), np.asarray(samples, np.float32).T, sr, subtype=subtype)
-    return path
-
-
-def midi_file(path, pitch=64):
+def one_note_midi(path, pitch=64):
     pm = pretty_midi.PrettyMIDI()
     inst = pretty_midi.Instrument(0)
     inst.notes.append(pretty_midi.Note(velocity=90, pitch=pitch, start=0.5, end=1.0))
@@ -37,7 +32,7 @@ def test_generated_items_carry_their_name_and_index():
 
 
 def test_audio_is_read_with_its_rate_format_and_encoding(tmp_path):
-    path = wav_file(tmp_path / "a.flac", [[0.5, -0.5, 0.25]])
+    path = write_wav(tmp_path / "a.flac", [[0.5, -0.5, 0.25]], 16000, "PCM_24")
     for kind in ("audio", "media"):
         src = read_source(kind, path)  # a bare Path is an input too
         assert type(src) is AudioSource and src.path == path and src.sr == 16000
@@ -45,7 +40,7 @@ def test_audio_is_read_with_its_rate_format_and_encoding(tmp_path):
 
 
 def test_midi_and_notes_inputs(tmp_path):
-    path = midi_file(tmp_path / "Song.MID")
+    path = one_note_midi(tmp_path / "Song.MID")
     for kind in ("midi", "media"):  # media: a MIDI suffix in any case makes it MIDI
         src = read_source(kind, InputItem(path))
         assert type(src) is MidiSource and src.path == path
@@ -61,8 +56,8 @@ def test_midi_and_notes_inputs(tmp_path):
 
 
 def test_a_stem_set_reads_every_member_by_name(tmp_path):
-    a = wav_file(tmp_path / "vocals.wav", [[0.1, 0.2]])
-    b = wav_file(tmp_path / "bass.flac", [[0.3, -0.3], [0.0, 0.5]], sr=22050)
+    a = write_wav(tmp_path / "vocals.wav", [[0.1, 0.2]], 16000, "PCM_24")
+    b = write_wav(tmp_path / "bass.flac", [[0.3, -0.3], [0.0, 0.5]], 22050, "PCM_24")
     item = InputItem(tmp_path, kind="stems", members=(a, b))
     src = read_source("audio", item)
     assert type(src) is StemSetSource and src.path == tmp_path and src.paths == {"vocals": a, "bass": b}
@@ -78,8 +73,8 @@ def test_stem_set_refusals_word_for_word(tmp_path):
         return err.value.message, err.value.hint
 
     assert refusal(InputItem(tmp_path, kind="stems")) == (f"{tmp_path} holds no audio stems", None)
-    a = wav_file(tmp_path / "drums.wav", [[0.1, 0.2]])
-    b = wav_file(tmp_path / "drums.flac", [[0.1, 0.2]])
+    a = write_wav(tmp_path / "drums.wav", [[0.1, 0.2]], 16000, "PCM_24")
+    b = write_wav(tmp_path / "drums.flac", [[0.1, 0.2]], 16000, "PCM_24")
     assert refusal(InputItem(tmp_path, kind="stems", members=(a, b))) == (
         f"{tmp_path}: two stems are called 'drums' (drums.wav, drums.flac)", "give every stem its own name")
     bad = tmp_path / "bass.wav"
@@ -90,10 +85,10 @@ def test_stem_set_refusals_word_for_word(tmp_path):
 
 
 def test_references_are_notes_or_audio_by_suffix(tmp_path):
-    path = midi_file(tmp_path / "ref.MIDI", pitch=70)
+    path = one_note_midi(tmp_path / "ref.MIDI", pitch=70)
     assert [n.pitch for n in read_reference(path)] == [70]
     csv = tmp_path / "ref.CSV"
     csv.write_text("start_s,end_s,pitch,velocity,pitch_bends\n0.25,0.5,61,80,\n")
     assert [(n.start_s, n.pitch) for n in read_reference(csv)] == [(0.25, 61)]
-    wav, sr = read_reference(wav_file(tmp_path / "ref.wav", [[0.5, 0.25]], sr=8000))
+    wav, sr = read_reference(write_wav(tmp_path / "ref.wav", [[0.5, 0.25]], 8000, "PCM_24"))
     assert sr == 8000 and wav.tolist() == [[0.5, 0.25]]
