@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from mirctl.errors import InputError, UsageError
 from mirctl.io.audio import check_write_options, mp3_compression_level, probe_audio, read_audio
@@ -71,9 +73,6 @@ def test_the_reason_libsndfile_gives_is_said_plainly(tmp_path, error, reason):
 
 
 def test_read_and_probe_give_exact_samples_and_header_facts(tmp_path):
-    import numpy as np
-    import soundfile as sf
-
     from mirctl.io.audio import AudioFileInfo
 
     wav = np.array([[0.5, -0.25, 0.0, 0.125], [-1.0, 0.75, 0.25, 0.0]], dtype=np.float32)
@@ -89,9 +88,6 @@ def test_read_and_probe_give_exact_samples_and_header_facts(tmp_path):
 
 
 def test_empty_and_non_finite_files_are_refused_word_for_word(tmp_path):
-    import numpy as np
-    import soundfile as sf
-
     empty = tmp_path / "empty.wav"
     sf.write(str(empty), np.zeros((0, 1), np.float32), 44100)
     with pytest.raises(InputError) as err:
@@ -107,15 +103,13 @@ def test_empty_and_non_finite_files_are_refused_word_for_word(tmp_path):
 
 
 def _flags(samples, block=1 << 18):
-    import numpy as np
-
     from mirctl.io.audio import level_flags
 
     return level_flags(np.asarray(samples, dtype=np.float32), block=block)
 
 
 def test_level_flags_values():
-    assert _flags(__import__("numpy").zeros((2, 0))) == {"clipped": False, "out_of_range": False, "peak_dbfs": None}
+    assert _flags(np.zeros((2, 0))) == {"clipped": False, "out_of_range": False, "peak_dbfs": None}
     assert _flags([[0.0, 0.0, 0.0]]) == {"clipped": False, "out_of_range": False, "peak_dbfs": None}
     assert _flags([[0.5, -0.25, 0.1]]) == {"clipped": False, "out_of_range": False, "peak_dbfs": -6.02}
     assert _flags([[0.1, -1.0, 0.2]]) == {"clipped": False, "out_of_range": False, "peak_dbfs": 0.0}  # 1.0 is in range
@@ -145,9 +139,6 @@ def test_level_flags_across_blocks():
 
 
 def test_a_mono_file_reads_as_one_channel_and_a_single_sample_has_a_peak(tmp_path):
-    import numpy as np
-    import soundfile as sf
-
     from mirctl.io.audio import level_flags
 
     path = tmp_path / "mono.wav"
@@ -158,8 +149,6 @@ def test_a_mono_file_reads_as_one_channel_and_a_single_sample_has_a_peak(tmp_pat
 
 
 def test_write_audio_round_trips_every_sample_and_takes_its_format_from_the_suffix(tmp_path):
-    import numpy as np
-
     from mirctl.io.audio import WRITE_BLOCK, write_audio
 
     n = WRITE_BLOCK + 5  # more than one block
@@ -176,8 +165,6 @@ def test_write_audio_round_trips_every_sample_and_takes_its_format_from_the_suff
 
 
 def test_integrated_loudness_is_the_bs1770_meter_of_mirctl_loudness():
-    import numpy as np
-
     from mirctl import loudness
     from mirctl.io.audio import integrated_loudness
 
