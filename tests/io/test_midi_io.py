@@ -41,6 +41,72 @@ def test_bad_midi_is_input_error(tmp_path):
         read_midi(tmp_path / "none.mid")
 
 
+def test_bad_midi_messages_word_for_word(tmp_path):
+    """The reason is the parser's first line, or the exception's name when it has no words
+    (mido raises a bare EOFError for a truncated file); a missing file gets a hint."""
+    garbage, empty = tmp_path / "garbage.mid", tmp_path / "empty.mid"
+    garbage.write_bytes(b"not a midi file at all")
+    empty.write_bytes(b"")
+    with pytest.raises(InputError) as err:
+        read_midi(garbage)
+    assert str(err.value) == f"{garbage} is not a readable MIDI file (MThd not found. Probably not a MIDI file)"
+    assert err.value.hint is None
+    with pytest.raises(InputError) as err:
+        read_midi(empty)
+    assert str(err.value) == f"{empty} is not a readable MIDI file (EOFError)"
+    with pytest.raises(InputError) as err:
+        read_midi(tmp_path / "none.mid")
+    assert str(err.value) == f"{tmp_path / 'none.mid'} does not exist"
+    assert err.value.hint == "check the path (quote names with spaces)"
+
+
+def test_header_longer_than_six_bytes_is_read_like_mido(tmp_path):
+    """The MThd chunk may be longer than its six defined bytes; readers skip the rest."""
+    import struct
+
+    import mido
+
+    track = b"\x00\x90\x3c\x40\x60\x80\x3c\x00\x00\xff\x2f\x00"
+    path = tmp_path / "long.mid"
+    path.write_bytes(b"MThd" + struct.pack(">LhhhH", 8, 0, 1, 96, 0) + b"MTrk" + struct.pack(">L", len(track)) + track)
+    pm, header = read_midi_file(path)
+    raw = mido.MidiFile(str(path))
+    assert header == (raw.type, len(raw.tracks), raw.ticks_per_beat) == (0, 1, 96)
+    assert [(n.pitch, n.velocity) for n in pm.instruments[0].notes] == [(60, 64)]
+
+
+def test_import_pretty_midi_prints_nothing_even_under_ci(tmp_path):
+    """pyfluidsynth announces its library on stdout when $CI is set; --json output must not
+    carry that line, so the import is silenced (in a fresh process: the first import)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from mirctl.io.midi import import_pretty_midi; m = import_pretty_midi(); "
+            "print(m.__name__, callable(m.PrettyMIDI))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CI": "true"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "pretty_midi True\n"
+
+
+def test_write_midi_refuses_other_objects_with_the_way_out(tmp_path):
+    from mirctl.io.midi import write_midi
+
+    with pytest.raises(TypeError) as err:
+        write_midi(tmp_path / "x.mid", {"notes": []})
+    assert str(err.value) == "cannot write a dict as MIDI (use pretty_midi or mido)"
+    assert not (tmp_path / "x.mid").exists()
+
+
+def test_midi_score_negative_times_are_clamped_like_pretty_midi(tmp_path):
+    from mirctl.io.midi import MidiScore, MidiTrack
+
+    score = MidiScore(120.0, [MidiTrack(0, [(-0.3, 0.5, 60, 90), (0.2, 0.4, 62, 80)], [(-0.1, 300)])])
+    assert score.to_bytes() == _pretty_midi_bytes(score, tmp_path)
+    assert score._tick(-0.3) == 0 and score._tick(0.5) == 220
+
+
 def test_note_csv_roundtrip_with_bends(tmp_path):
     notes = [Note(0.1, 0.5, 60, 80, bends=(0, 1, -2)), Note(0.7, 1.25, 67, 100)]
     path = tmp_path / "n.csv"

@@ -21,16 +21,12 @@ def import_pretty_midi() -> object:
     """pretty_midi, imported without a word on stdout (which carries ``--json`` records):
     it imports pyfluidsynth when that is installed, and pyfluidsynth prints where it found
     the FluidSynth library whenever $CI is set."""
-    import sys
+    import contextlib
+    import io
 
-    module = sys.modules.get("pretty_midi")
-    if module is None:
-        import contextlib
-        import io
-
-        with contextlib.redirect_stdout(io.StringIO()):
-            import pretty_midi as module
-    return module
+    with contextlib.redirect_stdout(io.StringIO()):  # a no-op once it is imported
+        import pretty_midi
+    return pretty_midi
 
 
 def read_midi(path: Path) -> pretty_midi.PrettyMIDI:
@@ -116,7 +112,7 @@ class MidiScore:
             for time_s, value in track.bends:
                 v = value + 8192
                 keyed.append(((self._tick(time_s), (7 << 16) + value), (0xE0 | ch, v & 0x7F, v >> 7)))
-            keyed.sort(key=lambda e: e[0])  # stable, like pretty_midi's comparator sort
+            keyed.sort()  # equal keys come with equal messages: the order is pretty_midi's stable sort's
             chunks.append(_track_chunk([(key[0], msg) for key, msg in keyed]))
         header = b"MThd" + struct.pack(">Lhhh", 6, 1, len(chunks), self.resolution)
         return header + b"".join(chunks)
