@@ -51,13 +51,13 @@ def copy_tests(tests: list[str]) -> None:
             shutil.copy(f, dest)
 
 
-def check(name: str, tests: list[str], timeout: float) -> str:
+def check(name: str, tests: list[str], timeout: float, select: str | None = None) -> str:
     env = dict(os.environ, MUTANT_UNDER_TEST=name, PYTHONPATH=str(ROOT / "mutants" / "src"))
     env.setdefault("MIRCTL_SHARED", str(ROOT.parent / "shared"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # the mutated modules are large: compile them once, not every run
     try:
         done = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow",
-                               *tests], cwd=ROOT / "mutants", env=env, capture_output=True, timeout=timeout)
+                               *(["-k", select] if select else []), *tests], cwd=ROOT / "mutants", env=env, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout"  # counted as killed by mutmut too
     return "killed" if done.returncode != 0 else "survived"
@@ -69,15 +69,19 @@ def main() -> int:
     ap.add_argument("tests", nargs="+", help="test files or folders to run against each mutant")
     ap.add_argument("--only", type=Path, help="a file of mutant names (one per line) to check")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("-k", dest="select", help="pytest -k expression: leave out slow tests these mutants cannot reach")
+    ap.add_argument("--functions", help="only mutants of functions whose names contain one of these (comma-separated)")
     ap.add_argument("--timeout", type=float, default=300,
                     help="seconds before a test run counts as hung (a mutant that loops forever is killed)")
     args = ap.parse_args()
     only = set(args.only.read_text().split()) if args.only else None
     names = pending(args.module, only)
+    if args.functions:
+        names = [n for n in names if any(f in n.split("__mutmut_")[0].rsplit(".", 1)[-1] for f in args.functions.split(","))]
     copy_tests(args.tests)
     survivors = []
     with ThreadPoolExecutor(args.jobs) as pool:
-        for name, status in zip(names, pool.map(lambda n: check(n, args.tests, args.timeout), names)):
+        for name, status in zip(names, pool.map(lambda n: check(n, args.tests, args.timeout, args.select), names)):
             print(status, name, flush=True)
             if status == "survived":
                 survivors.append(name)

@@ -182,3 +182,8 @@ def test_record_values_for_ok_skipped_and_failed_inputs(audio_dir, tmp_path):
     (skipped,) = again.records
     assert skipped["status"] == "skipped" and skipped["seconds"] == 0.0 and skipped["outputs"] == ok["outputs"]
     assert skipped["error"] is None and skipped["result"] == {}
+    keys = {"input", "status", "outputs", "error", "hint", "seconds", "command", "model", "params", "result", "warnings"}
+    assert set(missing) == set(skipped) == keys and set(ok) == keys | {"input_audio"}  # the same fields, always
+    assert missing["model"] == skipped["model"] == {"name": "gain"}  # refused or skipped: no model was loaded
+    assert ok["model"] == {"name": "gain", "sha256": "0" * 64}  # the loaded model's own report entry
+    assert skipped["params"] == missing["params"] == ok["params"] and skipped["warnings"] == missing["warnings"] == []

@@ -1,0 +1,215 @@
+"""loudness.py held to exact references: the BS.1770-4 filter table, scipy's lfilter for
+the K-weighting FIR and its overlap-add, pyloudnorm's gating run on our filters, and
+libebur128 (the C meter) for sines across the band and long signals."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mirctl import loudness
+
+
+def _noise_song(seconds: float, sr: int, channels: int, seed: int = 0) -> np.ndarray:
+    """Sections of noise and tones at very different levels (every gate has work to do)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    x = 0.05 * rng.standard_normal((channels, n))
+    x += 0.2 * np.sin(2 * np.pi * rng.uniform(60, 4000, (channels, 1)) * t)
+    level = np.repeat(rng.choice([1.0, 0.3, 0.02, 1e-4], size=int(seconds * 2) + 1), sr // 2)[:n]
+    return (x * level).astype(np.float32)
+
+
+def test_k_weighting_at_48k_is_the_bs1770_table():
+    (shelf_b, shelf_a), (hp_b, hp_a) = loudness.k_weighting(48000)
+    np.testing.assert_allclose(shelf_b, [1.53512485958697, -2.69169618940638, 1.19839281085285], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(shelf_a, [1.0, -1.69065929318241, 0.73248077421585], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(hp_b, [1.0, -2.0, 1.0])
+    np.testing.assert_allclose(hp_a, [1.0, -1.99004745483398, 0.99007225036621], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("sr", [22050, 44100, 96000])
+def test_k_weighting_at_other_rates_is_libebur128_s(sr):
+    """libebur128 derives its filters for any rate from the same analogue parameters: a
+    steady sine anywhere in the band reads the same loudness through both meters."""
+    pyebur128 = pytest.importorskip("pyebur128")
+    t = np.arange(2 * sr) / sr
+    for freq in (25.0, 40.0, 100.0, 1000.0, 1681.0, 3000.0, 8000.0, 0.4 * sr):
+        x = (0.3 * np.sin(2 * np.pi * freq * t))[None].astype(np.float32)
+        state = pyebur128.R128State(1, sr, pyebur128.MeasurementMode.MODE_I)
+        state.add_frames(np.ascontiguousarray(x[0]), x.shape[1])
+        theirs = pyebur128.get_loudness_global(state)
+        assert loudness.integrated_loudness_numpy(x, sr) == pytest.approx(theirs, abs=2e-3), freq
+
+
+@pytest.mark.parametrize("sr", [8000, 44100, 48000])
+def test_the_fir_is_the_biquad_cascade_s_impulse_response(sr):
+    from scipy.signal import lfilter
+
+    h = loudness._impulse_response(sr)
+    impulse = np.zeros(1 << max(12, math.ceil(math.log2(sr * 0.5))))
+    impulse[0] = 1.0
+    want = impulse
+    for b, a in loudness.k_weighting(sr):
+        want = lfilter(b, a, want)
+    last = int(np.nonzero(np.abs(want) > 1e-12)[0][-1])
+    assert h.size == last + 1 and abs(want[last + 1:]).max() <= 1e-12  # cut where it decayed below 1e-12
+    np.testing.assert_allclose(h, want[: last + 1], rtol=0, atol=1e-14)
+
+
+def test_segment_energies_are_the_filtered_signal_s_over_several_fft_blocks():
+    from scipy.signal import lfilter
+
+    sr = 8000
+    h = loudness._impulse_response(sr)
+    x = _noise_song(70.0, sr, 1, seed=4)[0]  # 560000 samples: more than one overlap-add block
+    n_fft = 1 << math.ceil(math.log2(max(8 * h.size, 1 << 16)))
+    assert x.size > 2 * (n_fft - h.size + 1)
+    y = x.astype(np.float64)
+    for b, a in loudness.k_weighting(sr):
+        y = lfilter(b, a, y)
+    step = 800
+    got = loudness._segment_energies(x, h, step)
+    want = np.square(y[: (y.size // step) * step].reshape(-1, step)).sum(axis=1)
+    assert got.shape == want.shape == (700,) and got.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-9)
+
+
+def _pyloudnorm_on_our_filters(x: np.ndarray, sr: int) -> float:
+    """pyloudnorm's own blocks, channel weights and gates, with our K-weighting biquads."""
+    pyloudnorm = pytest.importorskip("pyloudnorm")
+    from scipy.signal import lfilter
+
+    class Biquad:  # what pyloudnorm's meter asks of a filter stage
+        def __init__(self, b, a):
+            self.b, self.a = b, a
+
+        def apply_filter(self, data):
+            return lfilter(self.b, self.a, data)
+
+    meter = pyloudnorm.Meter(sr)
+    meter._filters = {f"stage{i}": Biquad(b, a) for i, (b, a) in enumerate(loudness.k_weighting(sr))}
+    return meter.integrated_loudness(x.T.astype(np.float64))
+
+
+@pytest.mark.parametrize("channels", [1, 2, 5])
+@pytest.mark.parametrize("sr", [44100, 48000])
+def test_gating_blocks_and_channel_weights_are_pyloudnorm_s(channels, sr):
+    x = _noise_song(12.0, sr, channels, seed=channels)
+    want = _pyloudnorm_on_our_filters(x, sr)
+    assert loudness.integrated_loudness_numpy(x, sr) == pytest.approx(want, abs=1e-3)
+    if channels <= 2:
+        assert loudness.integrated_loudness(x, sr) == pytest.approx(want, abs=5e-3)  # libebur128
+
+
+def test_the_relative_gate_leaves_out_quiet_sections():
+    """A loud half and a half 20 dB down: the quiet half is under the relative gate, so the
+    figure is the loud half's alone (and not the two halves' mean power)."""
+    sr = 48000
+    loud = 0.1 * np.random.default_rng(1).standard_normal((2, 6 * sr))
+    quiet = 0.1 * loud
+    both = np.concatenate([loud, quiet], axis=1).astype(np.float32)
+    alone = loudness.integrated_loudness_numpy(loud.astype(np.float32), sr)
+    # the blocks that straddle the step count; the mean power of both halves would be 2.96 dB down
+    assert loudness.integrated_loudness_numpy(both, sr) == pytest.approx(alone, abs=0.15)
+    assert loudness.integrated_loudness_numpy(both, sr) == pytest.approx(_pyloudnorm_on_our_filters(both, sr), abs=1e-3)
+    below = np.concatenate([loud, 1e-5 * loud], axis=1).astype(np.float32)  # under the absolute gate (-70)
+    assert loudness.integrated_loudness_numpy(below, sr) == pytest.approx(alone, abs=0.15)
+    assert loudness.integrated_loudness_numpy(1e-5 * loud.astype(np.float32), sr) == float("-inf")
+
+
+def test_surround_weights_and_channels_past_five():
+    sr = 48000
+    t = np.arange(2 * sr) / sr
+    one = (0.1 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)
+    base = loudness.integrated_loudness_numpy(one[None], sr)
+    for channel, weight in enumerate([1.0, 1.0, 1.0, 1.41, 1.41, 1.0, 1.0]):
+        x = np.zeros((7, one.size), np.float32)
+        x[channel] = one
+        assert loudness.integrated_loudness_numpy(x, sr) == pytest.approx(base + 10 * math.log10(weight), abs=1e-6)
+
+
+def test_a_block_long_signal_is_measured_and_a_shorter_one_is_not():
+    sr = 44100
+    x = _noise_song(1.0, sr, 2)[:, : 4 * 4410]  # exactly one 400 ms block of four 100 ms steps
+    assert loudness.integrated_loudness_numpy(x, sr) is not None
+    assert loudness.integrated_loudness(x, sr) is not None
+    assert loudness.integrated_loudness_numpy(x[:, :-1], sr) is None
+    assert loudness.integrated_loudness(x[:, :-1], sr) is None
+    assert loudness.loudness_range(x[:, :-1], sr) == (None, None)
+
+
+def test_libebur128_is_fed_long_signals_in_chunks_without_losing_frames():
+    pytest.importorskip("pyebur128")
+    sr = 44100
+    x = _noise_song(26.0, sr, 2, seed=5)  # 1.15 M frames: two chunks of 2**20
+    x[:, (1 << 20):] *= 3.0  # the second chunk is louder: dropping it would show
+    assert loudness.integrated_loudness(x, sr) == pytest.approx(loudness.integrated_loudness_numpy(x, sr), abs=5e-3)
+
+
+def test_loudness_range_is_libebur128_s_lra():
+    pyebur128 = pytest.importorskip("pyebur128")
+    sr = 44100
+    x = _noise_song(20.0, sr, 2, seed=6)
+    lufs, lra = loudness.loudness_range(x, sr)
+    state = pyebur128.R128State(2, sr, pyebur128.MeasurementMode.MODE_I | pyebur128.MeasurementMode.MODE_LRA)
+    frames = np.ascontiguousarray(x.T)
+    state.add_frames(frames.ravel(), frames.shape[0])
+    assert lra == pytest.approx(pyebur128.get_loudness_range(state), abs=1e-9) and lra > 3
+    assert lufs == pytest.approx(pyebur128.get_loudness_global(state), abs=1e-9)
+    assert loudness.loudness_range(np.zeros((2, sr), np.float32), sr) == (float("-inf"), 0.0)
+    assert loudness.loudness_range(np.stack([x[0]] * 3), sr)[1] is None  # three channels: the numpy path, no range
+
+
+def test_levels_shift_round_and_report():
+    levels = loudness.Levels(-20.0, 5.5, -3.0, -2.5)
+    assert levels.shifted(1.234) == loudness.Levels(-18.77, 5.5, -1.77, -1.27)
+    assert levels.shifted(-math.inf) == loudness.Levels(None, None, None, None)
+    assert loudness.Levels(None, None, None, None).shifted(3.0) == loudness.Levels(None, None, None, None)
+    assert levels.as_dict() == {"lufs": -20.0, "lra": 5.5, "sample_peak_dbfs": -3.0, "true_peak_dbtp": -2.5}
+
+
+def test_measure_rounds_to_hundredths_and_says_none_for_silence():
+    pytest.importorskip("pyebur128")
+    sr = 48000
+    x = _noise_song(8.0, sr, 2, seed=7)
+    got = loudness.measure(x, sr)
+    lufs, lra = loudness.loudness_range(x, sr)
+    assert got.lufs == round(lufs, 2) and got.lra == round(lra, 2)
+    assert got.sample_peak_dbfs == round(20 * math.log10(float(np.abs(x).max())), 2)
+    assert got.true_peak_dbtp == round(20 * math.log10(loudness.true_peak(x, sr)), 2)
+    assert got.true_peak_dbtp >= got.sample_peak_dbfs
+    assert loudness.measure(np.zeros((2, sr), np.float32), sr) == loudness.Levels(None, None, None, None)
+    short = loudness.measure(x[:, :100], sr)
+    assert short.lufs is None and short.lra is None and short.sample_peak_dbfs is not None
+
+
+@pytest.mark.parametrize("sr,factor", [(44100, 4), (95999, 4), (96000, 2), (191999, 2), (192000, 1)])
+def test_true_peak_oversamples_to_at_least_192k(sr, factor):
+    assert loudness._oversampling(sr) == factor
+    x = np.zeros((1, 64), np.float32)
+    x[0, 10] = 0.5
+    x[0, 11] = -0.5
+    if factor == 1:
+        assert loudness.true_peak(x, sr) == 0.5  # no interpolation at 192 kHz
+    else:
+        assert loudness.true_peak(x, sr) > 0.5  # the alternating pair overshoots between samples
+
+
+def test_true_peak_interpolator_is_a_unit_gain_windowed_sinc():
+    for factor in (2, 4):
+        phases = loudness._interpolator(factor)
+        assert phases.shape == (factor, loudness.TP_TAPS)
+        np.testing.assert_allclose(phases.sum(axis=1), 1.0, atol=1e-12)
+        n = factor * loudness.TP_TAPS
+        m = np.arange(n) - (n - 1) / 2
+        h = np.sinc(m / factor) * np.kaiser(n, 7.0)
+        # phase p reads x[k..k+11] against taps h[p], h[p+factor], ... reversed
+        for p in range(factor):
+            want = h[p::factor][::-1]
+            np.testing.assert_allclose(phases[p], want / want.sum(), atol=1e-12)
+    assert loudness.true_peak(np.zeros((2, 0), np.float32), 48000) == 0.0
+    assert loudness.true_peak(np.zeros((2, 10), np.float32), 48000) == 0.0
