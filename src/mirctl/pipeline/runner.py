@@ -6,6 +6,7 @@ Exit codes: 0 every input ok or skipped; 1 some input failed; 2 usage or model e
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -218,10 +219,8 @@ def expand(task: Task, options: RunOptions, extensions: tuple[str, ...] | None =
 
 
 def _no_inputs_hint(task: Task) -> str:
-    if task.shape == "stem_sets":
+    if task.shape == "stem_sets":  # (a generated task never gets here: generated_items refuses nothing)
         return f"e.g. mirctl {task.name} stems_folder/, -r root/, or --stems a.wav b.wav"
-    if task.shape == "generated":
-        return f"e.g. mirctl {task.name} -n 20"
     return f"e.g. mirctl {task.name} song.wav, a folder, or '-' for stdin"
 
 
@@ -273,54 +272,55 @@ def run(task: Task, params: Any, options: RunOptions, reporter: Reporter | None 
         reporter.file_done(record)
 
     restore_sigint = _sigint_handler()
-    try:
-        reporter.start(task.name, len(planned), len(todo))
-        stop = False
-        for p in planned:  # skipped and refused inputs are reported up front
-            if p.action == "run":
-                continue
-            record = _base_record(task, p.item, params, model_name)
-            if p.action == "skip":
-                record.update(status="skipped", outputs=[str(o) for o in p.outputs.values()])
-            else:
-                record.update(status="failed", error=p.error, hint=p.hint)
-                stop = stop or options.fail_fast
-            emit(record)
-        if stop:
-            summary.not_run = len(todo)
-        elif options.jobs > 1 and len(todo) > 1:
-            task.plan_ahead(params, [])
-            _run_parallel(task, params, ctx, todo, model_name, options, emit, summary)
-        else:
-            task.plan_ahead(params, [p.item for p in todo])
-            loader = _Loader(task, params, ctx)
-            for n, p in enumerate(todo):
-                reporter.file_start(p.item.label)
-                try:
-                    record = process_one(task, loader, params, p, model_name,
-                                         lambda f, label=p.item.label: reporter.file_progress(label, f),
-                                         options.debug, request)
-                except KeyboardInterrupt:  # its staged outputs are already removed
-                    _ignore_further_interrupts()
-                    summary.interrupted, summary.not_run = True, len(todo) - n
-                    break
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(restore_sigint)  # after the report: a second Ctrl-C cannot break that either
+        try:
+            reporter.start(task.name, len(planned), len(todo))
+            stop = False
+            for p in planned:  # skipped and refused inputs are reported up front
+                if p.action == "run":
+                    continue
+                record = _base_record(task, p.item, params, model_name)
+                if p.action == "skip":
+                    record.update(status="skipped", outputs=[str(o) for o in p.outputs.values()])
+                else:
+                    record.update(status="failed", error=p.error, hint=p.hint)
+                    stop = stop or options.fail_fast
                 emit(record)
-                if record["status"] == "failed" and options.fail_fast:
-                    summary.not_run = len(todo) - n - 1
-                    break
-        summary.extra = dict(task.summarize(summary.records))
-        if request is not None and request.evaluation:
-            summary.extra.update(evaluation.module(request.evaluation).summarize(summary.records))
-        if options.table is not None:
-            write_table(options.table, summary.records)
-        if options.batch_file is not None and not summary.interrupted:  # a submission of part of a batch misleads
-            write_text(options.batch_file, task.batch_file(options.batch_file, summary.records, params))
-    finally:
-        summary.seconds = time.perf_counter() - started
-        if report_fh:
-            report_fh.close()
-        restore_sigint()
-    reporter.finish(summary)
+            if stop:
+                summary.not_run = len(todo)
+            elif options.jobs > 1 and len(todo) > 1:
+                task.plan_ahead(params, [])
+                _run_parallel(task, params, ctx, todo, model_name, options, emit, summary)
+            else:
+                task.plan_ahead(params, [p.item for p in todo])
+                loader = _Loader(task, params, ctx)
+                for n, p in enumerate(todo):
+                    reporter.file_start(p.item.label)
+                    try:
+                        record = process_one(task, loader, params, p, model_name,
+                                             lambda f, label=p.item.label: reporter.file_progress(label, f),
+                                             options.debug, request)
+                    except KeyboardInterrupt:  # its staged outputs are already removed
+                        _ignore_further_interrupts()
+                        summary.interrupted, summary.not_run = True, len(todo) - n
+                        break
+                    emit(record)
+                    if record["status"] == "failed" and options.fail_fast:
+                        summary.not_run = len(todo) - n - 1
+                        break
+            summary.extra = dict(task.summarize(summary.records))
+            if request is not None and request.evaluation:
+                summary.extra.update(evaluation.module(request.evaluation).summarize(summary.records))
+            if options.table is not None:
+                write_table(options.table, summary.records)
+            if options.batch_file is not None and not summary.interrupted:  # a submission of part of a batch misleads
+                write_text(options.batch_file, task.batch_file(options.batch_file, summary.records, params))
+        finally:
+            summary.seconds = time.perf_counter() - started
+            if report_fh:
+                report_fh.close()
+        reporter.finish(summary)
     if summary.interrupted:
         raise Interrupted(summary)
     return summary

@@ -1,0 +1,161 @@
+"""runner.run's remaining promises, value by value: inputs expanded with the options each
+shape takes, references read for --eval, the SIGINT handler put back, exact refusals."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+import gain_task
+import shape_tasks
+from conftest import tone, write_wav
+from mirctl.errors import UsageError
+from mirctl.pipeline import RunOptions, run
+from mirctl.pipeline import runner as runner_mod
+from mirctl.pipeline.task import EvalRequest
+from mirctl.types import TaskResult
+
+
+def test_a_file_task_reads_folders_recursively_only_when_asked(audio_dir, tmp_path):
+    flat = run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "a"))
+    deep = run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "b",
+                                                              recursive=True))
+    assert sorted(Path(r["input"]).name for r in flat.records) == ["song0.wav", "song1.wav", "song2.wav"]
+    assert sorted(Path(r["input"]).name for r in deep.records) == ["deep.wav", "song0.wav", "song1.wav", "song2.wav"]
+
+
+def test_stdin_lines_are_the_inputs_of_every_shape(audio_dir, tmp_path, midi_file):
+    lines = (str(audio_dir / "song1.wav"), str(audio_dir / "sub" / "deep.wav"))
+    files = runner_mod.expand(gain_task.TASK, RunOptions(inputs=("-",), stdin_lines=lines))
+    assert [i.path for i in files] == [Path(p) for p in lines]
+    prompts = runner_mod.expand(shape_tasks.TONE, RunOptions(inputs=("-",), stdin_lines=(str(midi_file),)))
+    assert [(i.path, i.kind) for i in prompts] == [(Path(midi_file), "file")]
+    stems = tmp_path / "stems"
+    for name in ("bass", "drums"):
+        write_wav(stems / f"{name}.wav", tone(110, 0.2, 8000), 8000)
+    sets = runner_mod.expand(shape_tasks.SUM, RunOptions(inputs=("-",), stdin_lines=(str(stems),)))
+    assert [(i.path, i.kind, [m.name for m in i.members]) for i in sets] == [(stems, "stems", ["bass.wav", "drums.wav"])]
+
+
+def test_prompt_folders_are_searched_recursively_when_asked(tmp_path, midi_file):
+    deep = tmp_path / "prompts" / "deeper" / "p.mid"
+    deep.parent.mkdir(parents=True)
+    deep.write_bytes(Path(midi_file).read_bytes())
+    flat = runner_mod.expand(shape_tasks.TONE, RunOptions(inputs=(str(tmp_path / "prompts"),), recursive=True))
+    assert [i.path for i in flat] == [deep]
+
+
+def test_extensions_given_to_run_replace_the_task_s(tmp_path):
+    folder = tmp_path / "in"
+    write_wav(folder / "a.wav", tone(220, 0.2, 8000), 8000)
+    write_wav(folder / "b.flac", tone(330, 0.2, 8000), 8000)
+    summary = run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(folder),), out_dir=tmp_path / "o"),
+                  extensions=(".flac",))
+    assert [Path(r["input"]).name for r in summary.records] == ["b.flac"]
+    assert [i.path.name for i in runner_mod.expand(gain_task.TASK, RunOptions(inputs=(str(folder),)))] == ["a.wav", "b.flac"]
+
+
+def test_files_and_n_together_are_refused_with_the_difference_explained(midi_file):
+    for extra in ({"count": 2}, {"names": ("x",)}):
+        with pytest.raises(UsageError) as err:
+            runner_mod.expand(shape_tasks.TONE, RunOptions(inputs=(str(midi_file),), **extra))
+        assert err.value.message == "give input files or -n/--names, not both"
+        assert err.value.hint == "files are continued one item each; -n N generates N items from nothing"
+
+
+# --- references for --eval ---------------------------------------------------------------
+
+REF_ROOT: list[Path] = []
+
+
+class RefTask(gain_task.Gain):
+    """Reports what the runner put in ``source.refs``: a reference per stem key."""
+
+    def slots(self, params):
+        return []
+
+    def eval_request(self, params):
+        return EvalRequest(ref=REF_ROOT[0], extensions=(".wav",), keys=("vocals", "bass"))
+
+    def process(self, model, source, params, progress):
+        refs = {k: None if v is None else [int(v[0].shape[1]), v[1]] for k, v in source.refs.items()}
+        return TaskResult(outputs={}, data={"refs": refs})
+
+
+REF_TASK = RefTask(name="reftask", ref="test_runner_exact:REF_TASK", extensions=(".wav",))
+
+
+def test_references_are_read_for_each_input_and_missing_ones_are_none(tmp_path):
+    songs = tmp_path / "songs"
+    write_wav(songs / "one.wav", tone(220, 0.2, 8000), 8000)
+    write_wav(songs / "two.wav", tone(220, 0.2, 8000), 8000)
+    ref = tmp_path / "ref"
+    write_wav(ref / "one" / "vocals.wav", tone(440, 0.5, 8000), 8000)
+    write_wav(ref / "one" / "bass.wav", tone(55, 0.25, 16000), 16000)
+    write_wav(ref / "two" / "vocals.wav", tone(440, 0.125, 8000), 8000)
+    REF_ROOT[:] = [ref]
+    summary = run(REF_TASK, gain_task.Params(), RunOptions(inputs=(str(songs),), out_dir=tmp_path / "o"))
+    assert [r["error"] for r in summary.records] == [None, None]
+    got = {Path(r["input"]).name: r["result"]["refs"] for r in summary.records}
+    assert got == {"one.wav": {"vocals": [4000, 8000], "bass": [4000, 16000]},
+                   "two.wav": {"vocals": [1000, 8000], "bass": None}}
+
+
+# --- Ctrl-C and the SIGINT handler ------------------------------------------------------------
+
+
+class Watcher(runner_mod.NullReporter):
+    """Notes the SIGINT handler in force while the run reports its end."""
+
+    def finish(self, summary):
+        self.handler_at_finish = signal.getsignal(signal.SIGINT)
+
+
+def test_the_callers_sigint_handler_is_back_after_a_run_and_after_ctrl_c(audio_dir, tmp_path, monkeypatch):
+    def mine(signum, frame):  # pragma: no cover - never called
+        pass
+
+    previous = signal.signal(signal.SIGINT, mine)
+    try:
+        watcher = Watcher()
+        run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "a"), watcher)
+        assert signal.getsignal(signal.SIGINT) is mine and watcher.handler_at_finish is mine
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(runner_mod, "write_artifact", interrupted)
+        watcher = Watcher()
+        with pytest.raises(runner_mod.Interrupted) as err:
+            run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "b"),
+                watcher)
+        assert err.value.summary.interrupted and err.value.summary.exit_code == 130
+        assert watcher.handler_at_finish is signal.SIG_IGN  # a second Ctrl-C cannot break the report
+        assert signal.getsignal(signal.SIGINT) is mine  # and the caller's handler is back afterwards
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_a_run_in_another_thread_leaves_signals_alone(audio_dir, tmp_path):
+    """Signal handlers can only be set from the main thread: a notebook's or server's
+    worker thread runs a batch without touching them."""
+    before = signal.getsignal(signal.SIGINT)
+    outcome: list[object] = []
+
+    def work():
+        try:
+            outcome.append(run(gain_task.TASK, gain_task.Params(),
+                               RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "t")).exit_code)
+        except BaseException as err:  # pragma: no cover - reported below
+            outcome.append(err)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(60)
+    assert outcome == [0]
+    assert signal.getsignal(signal.SIGINT) is before
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [f"song{i}.{k}.wav" for i in range(3)
+                                                                  for k in ("loud", "quiet")]
