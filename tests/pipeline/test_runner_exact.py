@@ -159,3 +159,108 @@ def test_a_run_in_another_thread_leaves_signals_alone(audio_dir, tmp_path):
     assert signal.getsignal(signal.SIGINT) is before
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [f"song{i}.{k}.wav" for i in range(3)
                                                                   for k in ("loud", "quiet")]
+
+
+# --- one input's record ----------------------------------------------------------------------
+
+
+def test_jsonable_turns_results_into_plain_json():
+    import json
+    from dataclasses import dataclass
+
+    import numpy as np
+
+    @dataclass
+    class Point:
+        x: float
+        where: Path
+
+    value = {1: (np.float32(0.5), np.int64(3), float("nan")), "p": Point(float("inf"), Path("a/b")),
+             "n": [float("-inf"), np.bool_(True), None, "s"], "type": Point}
+    got = runner_mod.jsonable(value)
+    assert got == {"1": [0.5, 3, None], "p": {"x": None, "where": "a/b"}, "n": [None, True, None, "s"],
+                   "type": Point}
+    assert type(got["1"][1]) is int and type(got["n"][1]) is bool
+    assert json.dumps({k: v for k, v in got.items() if k != "type"}, allow_nan=False)
+    assert runner_mod.jsonable(2.5) == 2.5 and runner_mod.jsonable(Path("x")) == "x"
+
+
+class Noisy(gain_task.Gain):
+    """Warns in every way a task can while it processes."""
+
+    def process(self, model, source, params, progress):
+        import warnings
+
+        from mirctl.errors import MirctlWarning
+
+        progress(0.25)
+        warnings.warn("the tempo is a guess", MirctlWarning)
+        warnings.warn("a library's own warning", UserWarning)
+        warnings.warn("overflow in multiply", RuntimeWarning)
+        return gain_task.process(model, source, params, progress)
+
+
+NOISY = Noisy(name="noisy", ref="test_runner_exact:NOISY", extensions=(".wav",),
+              default_template="{track}.{output}.{ext}")
+
+
+class Progress(runner_mod.NullReporter):
+    def __init__(self):
+        self.calls = []
+
+    def file_progress(self, label, fraction):
+        self.calls.append((Path(label).name, fraction))
+
+
+def test_warnings_go_to_the_record_or_on_their_way_and_progress_reaches_the_reporter(tmp_path):
+    write_wav(tmp_path / "in" / "a.wav", tone(220, 0.2, 8000), 8000)
+    reporter = Progress()
+    with pytest.warns(Warning) as shown:
+        summary = run(NOISY, gain_task.Params(), RunOptions(inputs=(str(tmp_path / "in"),), out_dir=tmp_path / "o"),
+                      reporter)
+    (record,) = summary.records
+    assert record["status"] == "ok" and record["warnings"] == ["the tempo is a guess"]
+    assert sorted((w.category.__name__, str(w.message)) for w in shown) == [
+        ("RuntimeWarning", "overflow in multiply"), ("UserWarning", "a library's own warning")]
+    assert reporter.calls == [("a.wav", 0.25), ("a.wav", 0.5)]
+
+
+def test_an_out_of_range_input_is_said_once_and_its_overflow_warnings_are_not(tmp_path):
+    import soundfile as sf
+
+    wild = tmp_path / "in" / "wild.wav"
+    wild.parent.mkdir()
+    sf.write(str(wild), (4.0 * tone(220, 0.2, 8000)).T, 8000, subtype="FLOAT")
+    with pytest.warns(Warning) as shown:
+        summary = run(NOISY, gain_task.Params(), RunOptions(inputs=(str(wild),), out_dir=tmp_path / "o"))
+    (record,) = summary.records
+    assert record["input_audio"] == {"clipped": True, "out_of_range": True, "peak_dbfs": 6.02}
+    assert record["warnings"] == [f"{wild}: samples reach +6.0 dBFS, far outside ±1 (a corrupt or unnormalised "
+                                  "float file); outputs may be meaningless", "the tempo is a guess"]
+    assert [(w.category.__name__, str(w.message)) for w in shown] == [("UserWarning", "a library's own warning")]
+
+
+def test_a_failing_input_keeps_its_hint_time_and_model_entry(audio_dir, tmp_path):
+    summary = run(gain_task.TASK, gain_task.Params(fail_on="song0"),
+                  RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "o"))
+    first = summary.records[0]
+    assert (Path(first["input"]).name, first["status"]) == ("song0.wav", "failed")
+    assert (first["error"], first["hint"]) == ("song0.wav is refused by the test", "rename it")
+    assert first["model"] == {"name": "gain", "sha256": "0" * 64}  # the model was loaded for it
+    for record in summary.records:
+        assert 0 <= record["seconds"] < 2 and record["seconds"] == round(record["seconds"], 3)
+
+
+def test_a_write_failure_names_the_final_output_not_its_temporary_file(audio_dir, tmp_path, monkeypatch):
+    import errno
+
+    def full(artifact, path, fmt, audio):
+        assert fmt == "wav" and path.name.startswith(".") and path.parent == tmp_path / "o"
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(runner_mod, "write_artifact", full)
+    summary = run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir / "song1.wav"),),
+                                                                 out_dir=tmp_path / "o"))
+    (record,) = summary.records
+    assert record["status"] == "failed"
+    assert record["error"] == f"cannot write {tmp_path / 'o' / 'song1.loud.wav'}: no space left on the device"

@@ -145,8 +145,7 @@ def _read_references(request: EvalRequest | None, item: InputItem) -> dict[str, 
 
 
 def process_one(task: Task, loader: _Loader, params: Any, planned: PlannedItem, model_name: str,
-                progress: Callable[[float], None], debug: bool = False,
-                request: EvalRequest | None = None) -> dict[str, Any]:
+                progress: Callable[[float], None], debug: bool, request: EvalRequest | None) -> dict[str, Any]:
     """Run one planned input in isolation; returns its report record.
 
     A FATAL error (model missing, backend absent) is re-raised: it would fail every file.
