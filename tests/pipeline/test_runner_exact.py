@@ -3,6 +3,7 @@ shape takes, references read for --eval, the SIGINT handler put back, exact refu
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from pathlib import Path
@@ -264,3 +265,59 @@ def test_a_write_failure_names_the_final_output_not_its_temporary_file(audio_dir
     (record,) = summary.records
     assert record["status"] == "failed"
     assert record["error"] == f"cannot write {tmp_path / 'o' / 'song1.loud.wav'}: no space left on the device"
+
+
+# --- the run as a whole ---------------------------------------------------------------------
+
+
+class Recorder(runner_mod.NullReporter):
+    def __init__(self):
+        self.events = []
+
+    def start(self, command, total, todo):
+        self.events.append(("start", command, total, todo))
+
+    def file_start(self, label):
+        self.events.append(("file_start", Path(label).name))
+
+    def file_done(self, record):
+        self.events.append(("file_done", Path(record["input"]).name, record["status"]))
+
+    def finish(self, summary):
+        self.events.append(("finish", summary.count("ok"), summary.count("skipped"), summary.not_run))
+
+
+def test_the_reporter_hears_every_step_in_order(audio_dir, tmp_path):
+    out = tmp_path / "o"
+    run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir / "song1.wav"),), out_dir=out))
+    reporter = Recorder()
+    run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=out), reporter)
+    assert reporter.events == [("start", "gain", 3, 2), ("file_done", "song1.wav", "skipped"),
+                               ("file_start", "song0.wav"), ("file_done", "song0.wav", "ok"),
+                               ("file_start", "song2.wav"), ("file_done", "song2.wav", "ok"), ("finish", 2, 1, 0)]
+
+
+def test_fail_fast_with_a_refused_input_runs_nothing(audio_dir, tmp_path):
+    reporter = Recorder()
+    summary = run(gain_task.TASK, gain_task.Params(),
+                  RunOptions(inputs=(str(tmp_path / "missing.wav"), str(audio_dir)), out_dir=tmp_path / "o",
+                             fail_fast=True), reporter)
+    assert [r["status"] for r in summary.records] == ["failed"] and summary.not_run == 3 and summary.exit_code == 1
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    relaxed = run(gain_task.TASK, gain_task.Params(),
+                  RunOptions(inputs=(str(tmp_path / "missing.wav"), str(audio_dir)), out_dir=tmp_path / "p"))
+    assert [r["status"] for r in relaxed.records] == ["failed", "ok", "ok", "ok"] and relaxed.not_run == 0
+
+
+def test_jobs_below_one_is_refused_in_words(audio_dir, tmp_path):
+    with pytest.raises(UsageError) as err:
+        run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "o", jobs=0))
+    assert (err.value.message, err.value.hint) == ("--jobs must be at least 1", None)
+
+
+def test_the_report_file_goes_into_new_or_existing_folders(audio_dir, tmp_path):
+    for report in (tmp_path / "a" / "b" / "c" / "run.jsonl", tmp_path / "run.jsonl"):
+        summary = run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir / "song0.wav"),),
+                                                                     out_dir=tmp_path / "o", report=report))
+        assert [json.loads(line)["status"] for line in report.read_text().splitlines()] == [
+            r["status"] for r in summary.records]
