@@ -40,6 +40,18 @@ def test_resample_is_soxr_at_the_asked_quality_in_the_channels_samples_layout(ch
     assert resample(wav, 48000, 48000) is wav  # equal rates: the very same array, no copy
 
 
+def test_resample_gives_float32_from_float64_and_one_channel_from_one_dimension():
+    import soxr
+
+    wav = _music_like(0.25, 48000, 2).astype(np.float64)
+    out = resample(wav, 48000, 16000)
+    assert out.dtype == np.float32 and out.shape == (2, 4000)
+    np.testing.assert_array_equal(out, soxr.resample(wav.T, 48000, 16000).T.astype(np.float32))
+    flat = resample(wav[0], 48000, 16000)
+    assert flat.shape == (1, 4000) and flat.dtype == np.float32
+    np.testing.assert_array_equal(flat[0], out[0])
+
+
 def test_to_mono_averages_channels_in_float32():
     stereo = np.array([[1.0, 0.5, -1.0], [0.0, 0.25, 1.0]], dtype=np.float64)
     mono = to_mono(stereo)
@@ -49,6 +61,14 @@ def test_to_mono_averages_channels_in_float32():
     assert one.dtype == np.float32 and one.tolist() == [0.25, -0.5]
     three = np.arange(12, dtype=np.float32).reshape(3, 4)
     np.testing.assert_array_equal(to_mono(three), three.mean(axis=0))
+
+
+def test_silence_is_minus_infinity_without_a_numpy_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log10(0) would warn "divide by zero" on a user's screen
+        assert rms_db(np.zeros((2, 10), np.float32)) == float("-inf")
 
 
 def test_rms_db_is_the_level_of_the_root_mean_square():
@@ -90,6 +110,27 @@ def test_third_octave_levels_are_welch_s_band_means_up_to_one_constant(sr, n_fft
     expect = [fc for fc in THIRD_OCTAVE_CENTRES if fc * 2 ** (1 / 6) <= 0.45 * sr
               and np.any((freqs >= fc * 2 ** (-1 / 6)) & (freqs < fc * 2 ** (1 / 6)))]
     np.testing.assert_array_equal(centres, expect)
+
+
+def test_the_default_frame_gives_bins_of_at_most_2_7_hz():
+    for sr, n_fft in ((44100, 16384), (48000, 32768), (8000, 4096)):
+        wav = _music_like(0.5, sr, 1, seed=1)
+        default = third_octave_levels(wav, sr)
+        for a, b in zip(default, third_octave_levels(wav, sr, n_fft=n_fft)):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(third_octave_levels(wav, 8000)[1], third_octave_levels(wav, 8000, n_fft=2048)[1])
+
+
+def test_a_signal_shorter_than_a_frame_is_zero_padded_and_one_dimension_is_one_channel():
+    wav = _music_like(0.1, SR, 1, seed=2)  # 4410 samples, frames of 16384
+    padded = np.pad(wav[0], (0, 16384 - wav.shape[1]))
+    centres, levels = third_octave_levels(wav, SR)
+    want = _welch_band_levels(padded, SR, 16384, centres)  # one frame: the padded signal itself
+    scale_db = 10 * np.log10(2.0 / (SR * np.sum(np.hanning(16384) ** 2)))
+    np.testing.assert_allclose(levels + scale_db, want, atol=2e-3)
+    flat_centres, flat = third_octave_levels(wav[0].astype(np.float64), SR)
+    np.testing.assert_array_equal(flat_centres, centres)
+    np.testing.assert_array_equal(flat, levels)  # a 1-D float64 signal is analysed in float32 like (1, n)
 
 
 def test_bands_without_a_bin_are_left_out_and_silence_has_a_floor():

@@ -19,8 +19,7 @@ def resample(wav: np.ndarray, sr_in: int, sr_out: int, quality: str = "HQ") -> n
     import soxr
 
     out = soxr.resample(np.ascontiguousarray(wav.T), sr_in, sr_out, quality=quality)
-    out = out.reshape(out.shape[0], -1) if out.ndim == 2 else out[:, None]
-    return np.ascontiguousarray(out.T, dtype=np.float32)
+    return np.ascontiguousarray(out.reshape(out.shape[0], -1).T, dtype=np.float32)  # 1-D in: one channel out
 
 
 def to_mono(wav: np.ndarray) -> np.ndarray:
@@ -59,7 +58,7 @@ def third_octave_levels(wav: np.ndarray, sr: int, n_fft: int | None = None,
     batch = max(1, (1 << 24) // n_fft)  # ~64 MB of frames at a time
     for first in range(0, frames, batch):
         idx = (first + np.arange(min(batch, frames - first)))[:, None] * hop + np.arange(n_fft)[None, :]
-        spec = np.fft.rfft(mono[idx] * window, axis=1)
+        spec = np.fft.rfft(mono[idx] * window)  # along each frame
         power += np.sum(spec.real ** 2 + spec.imag ** 2, axis=0)
     power /= frames
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
