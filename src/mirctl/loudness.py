@@ -118,16 +118,16 @@ def _libebur128(ebur: object, wav: np.ndarray, sr: int, with_range: bool) -> tup
         chunk = frames[start:start + (1 << 20)]
         state.add_frames(chunk.ravel(), chunk.shape[0])
     value = float(ebur.get_loudness_global(state))  # type: ignore[attr-defined]
-    lufs = float("-inf") if value == float("-inf") or value < -1e3 else value
+    lufs = value if value > -1e3 else float("-inf")  # silence: -HUGE_VAL, i.e. -inf
     return lufs, float(ebur.get_loudness_range(state)) if with_range else None  # type: ignore[attr-defined]
 
 
 def integrated_loudness_numpy(wav: np.ndarray, sr: int) -> float | None:
     """:func:`integrated_loudness` with numpy alone (any number of channels)."""
+    if _shorter_than_a_block(wav, sr):
+        return None
     step = int(round(STEP_S * sr))
     per_block = int(round(BLOCK_S / STEP_S))
-    if wav.shape[-1] < per_block * step:
-        return None
     h = _impulse_response(sr)
     weights = [1.0, 1.0, 1.0, SURROUND_WEIGHT, SURROUND_WEIGHT] + [1.0] * max(0, wav.shape[0] - 5)
     seg = np.stack([_segment_energies(wav[c], h, step) for c in range(wav.shape[0])])  # (channels, segments)
@@ -191,7 +191,7 @@ def true_peak(wav: np.ndarray, sr: int) -> float:
         x = np.abs(channel)
         nb = -(-x.size // TP_BLOCK)
         block_max = np.zeros(nb, np.float32)
-        np.maximum.reduceat(x, np.arange(0, x.size, TP_BLOCK), out=block_max) if x.size else None
+        np.maximum.reduceat(x, np.arange(0, x.size, TP_BLOCK), out=block_max)  # x.size > 0: checked above
         near = block_max.copy()  # a block's outputs read up to TP_TAPS - 1 samples of the blocks beside it
         near[1:] = np.maximum(near[1:], block_max[:-1])
         near[:-1] = np.maximum(near[:-1], block_max[1:])
