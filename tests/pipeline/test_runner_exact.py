@@ -321,3 +321,46 @@ def test_the_report_file_goes_into_new_or_existing_folders(audio_dir, tmp_path):
                                                                      out_dir=tmp_path / "o", report=report))
         assert [json.loads(line)["status"] for line in report.read_text().splitlines()] == [
             r["status"] for r in summary.records]
+
+
+def test_the_summary_as_json_counts_each_status_and_rounds_time():
+    summary = runner_mod.RunSummary("gain", records=[{"status": s} for s in ("ok", "ok", "skipped", "failed", "ok")],
+                                    seconds=1.23456, not_run=4, extra={"audio_s": 7.5})
+    assert summary.as_dict() == {"command": "gain", "ok": 3, "skipped": 1, "failed": 1, "not_run": 4,
+                                 "interrupted": False, "seconds": 1.235, "audio_s": 7.5}
+    assert summary.exit_code == 1
+    assert runner_mod.RunSummary("x", records=[{"status": "ok"}]).exit_code == 0
+    assert runner_mod.RunSummary("x", not_run=1).exit_code == 1
+    assert runner_mod.RunSummary("x", records=[{"status": "failed"}], interrupted=True).exit_code == 130
+
+
+CTX_SEEN: list[object] = []
+
+
+class CtxTask(gain_task.Gain):
+    def load(self, params, ctx):
+        CTX_SEEN.append(ctx)
+        return super().load(params, ctx)
+
+
+CTX_TASK = CtxTask(name="ctxtask", ref="test_runner_exact:CTX_TASK", extensions=(".wav",),
+                   default_template="{track}.{output}.{ext}")
+
+
+def test_the_model_is_loaded_with_the_run_s_device_threads_and_model_path(audio_dir, tmp_path):
+    CTX_SEEN.clear()
+    run(CTX_TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "o", device="cpu",
+                                                 threads=3, model_path=tmp_path / "weights"))
+    (ctx,) = CTX_SEEN
+    assert (ctx.device, ctx.threads, ctx.model_path) == ("cpu", 3, tmp_path / "weights")
+
+
+def test_an_input_that_fails_before_the_model_loads_names_the_model_only(tmp_path):
+    bad = tmp_path / "in" / "a.wav"
+    bad.parent.mkdir()
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")  # passes the plan, fails to decode
+    write_wav(tmp_path / "in" / "b.wav", tone(220, 0.2, 8000), 8000)
+    summary = run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(tmp_path / "in"),), out_dir=tmp_path / "o"))
+    first, second = summary.records
+    assert first["status"] == "failed" and first["model"] == {"name": "gain"}
+    assert second["status"] == "ok" and second["model"] == {"name": "gain", "sha256": "0" * 64}
