@@ -364,3 +364,17 @@ def test_an_input_that_fails_before_the_model_loads_names_the_model_only(tmp_pat
     first, second = summary.records
     assert first["status"] == "failed" and first["model"] == {"name": "gain"}
     assert second["status"] == "ok" and second["model"] == {"name": "gain", "sha256": "0" * 64}
+
+
+def test_the_caller_s_warning_filters_still_hold_for_library_warnings(tmp_path):
+    """Only mirctl's own warnings are forced into the record; a caller (a notebook) that
+    silenced UserWarnings does not see them come back through the runner."""
+    import warnings
+
+    write_wav(tmp_path / "in" / "a.wav", tone(220, 0.2, 8000), 8000)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        summary = run(NOISY, gain_task.Params(), RunOptions(inputs=(str(tmp_path / "in"),), out_dir=tmp_path / "o"))
+    assert summary.records[0]["warnings"] == ["the tempo is a guess"]
+    assert [str(w.message) for w in seen] == []
