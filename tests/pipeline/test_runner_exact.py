@@ -378,3 +378,112 @@ def test_the_caller_s_warning_filters_still_hold_for_library_warnings(tmp_path):
         summary = run(NOISY, gain_task.Params(), RunOptions(inputs=(str(tmp_path / "in"),), out_dir=tmp_path / "o"))
     assert summary.records[0]["warnings"] == ["the tempo is a guess"]
     assert [str(w.message) for w in seen] == []
+
+
+# --- a spy task: what the runner hands each hook ------------------------------------------------
+
+SPY_CALLS: list[tuple] = []
+
+
+class Spy(gain_task.Gain):
+    def validate(self, params):
+        SPY_CALLS.append(("validate", params))
+
+    def model_name(self, params):
+        SPY_CALLS.append(("model_name", params))
+        return "spy-model"
+
+    def eval_request(self, params):
+        SPY_CALLS.append(("eval_request", params))
+        return None
+
+    def item_slots(self, params, item):
+        SPY_CALLS.append(("item_slots", params, item.path.name))
+        from mirctl.pipeline.task import OutputSlot
+
+        return [OutputSlot("loud", {"output": f"loud{len(item.path.stem)}", "ext": "wav"}),
+                OutputSlot("quiet", {"output": "quiet", "ext": "wav"})]
+
+    def plan_ahead(self, params, items):
+        SPY_CALLS.append(("plan_ahead", params, [i.path.name for i in items]))
+
+    def load(self, params, ctx):
+        model = super().load(params, ctx)
+        model.threads = ctx.threads
+        return model
+
+    def process(self, model, source, params, progress):
+        result = gain_task.process(model, source, params, progress)
+        result.data["threads"] = model.threads
+        return result
+
+    def summarize(self, records):
+        return {"spied": [r["status"] for r in records]}
+
+
+SPY = Spy(name="spy", ref="test_runner_exact:SPY", extensions=(".wav",), per_item_slots=True,
+          default_template="{command}-{model}-{track}.{output}.{ext}")
+
+
+def test_every_hook_gets_the_run_s_params_and_items(audio_dir, tmp_path):
+    SPY_CALLS.clear()
+    params = gain_task.Params(fail_on="nothing")
+    summary = run(SPY, params, RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "o"))
+    calls = [c[0] for c in SPY_CALLS]
+    assert calls == ["validate", "model_name", "eval_request", "item_slots", "item_slots", "item_slots",
+                     "plan_ahead", "validate"]  # the last when the session (the model) opens
+    assert all(c[1] is params for c in SPY_CALLS)
+    assert sorted(c[2] for c in SPY_CALLS if c[0] == "item_slots") == ["song0.wav", "song1.wav", "song2.wav"]
+    assert SPY_CALLS[6][2] == ["song0.wav", "song1.wav", "song2.wav"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        f"spy-spy-model-song{i}.{k}.wav" for i in range(3) for k in ("loud5", "quiet")]
+    assert summary.extra == {"spied": ["ok", "ok", "ok"]} and summary.as_dict()["spied"] == ["ok", "ok", "ok"]
+    assert [r["result"]["threads"] for r in summary.records] == [None, None, None]
+    assert 0 < summary.seconds < 30
+
+
+def test_worker_processes_share_the_cores_and_the_hooks_still_run(audio_dir, tmp_path):
+    import os
+
+    SPY_CALLS.clear()
+    summary = run(SPY, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "o", jobs=2))
+    threads = [r["result"]["threads"] for r in summary.records]
+    assert threads == [max(1, (os.cpu_count() or 1) // 2)] * 3 and all(type(t) is int for t in threads)
+    assert ("plan_ahead", gain_task.Params(), []) in SPY_CALLS  # nothing is planned ahead for workers
+    assert summary.extra == {"spied": ["ok", "ok", "ok"]}
+    given = run(SPY, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "p", jobs=2,
+                                                    threads=1))
+    assert [r["result"]["threads"] for r in given.records] == [1, 1, 1]
+
+
+def test_outputs_go_to_mirctl_out_and_the_command_without_a_folder(audio_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir / "song0.wav"),)))
+    assert sorted(p.name for p in (tmp_path / "mirctl_out" / "gain").iterdir()) == ["song0.loud.wav", "song0.quiet.wav"]
+
+
+def test_not_run_counts_what_an_interrupt_or_fail_fast_left(audio_dir, tmp_path, monkeypatch):
+    stopped = run(gain_task.TASK, gain_task.Params(fail_on="song1"),
+                  RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "a", fail_fast=True))
+    assert [r["status"] for r in stopped.records] == ["ok", "failed"] and stopped.not_run == 1
+    real, calls = runner_mod.write_artifact, []
+
+    def second_input_interrupted(artifact, path, fmt, audio):
+        calls.append(path)
+        if len(calls) == 3:  # the first output of the second input
+            raise KeyboardInterrupt
+        real(artifact, path, fmt, audio)
+
+    monkeypatch.setattr(runner_mod, "write_artifact", second_input_interrupted)
+    with pytest.raises(runner_mod.Interrupted) as err:
+        run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "b"))
+    assert [r["status"] for r in err.value.summary.records] == ["ok"] and err.value.summary.not_run == 2
+
+
+def test_debug_lets_an_unexpected_error_through(audio_dir, tmp_path):
+    quiet = run(gain_task.TASK, gain_task.Params(crash_on="song0"),
+                RunOptions(inputs=(str(audio_dir / "song0.wav"),), out_dir=tmp_path / "a"))
+    assert quiet.records[0]["error"] == "ZeroDivisionError: boom"
+    with pytest.raises(ZeroDivisionError):
+        run(gain_task.TASK, gain_task.Params(crash_on="song0"),
+            RunOptions(inputs=(str(audio_dir / "song0.wav"),), out_dir=tmp_path / "b", debug=True))
