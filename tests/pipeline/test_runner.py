@@ -160,6 +160,8 @@ def test_a_worker_that_dies_fails_its_input_alone_and_is_replaced(audio_dir, tmp
     assert status["song0.wav"]["status"] == "failed"
     assert "ended unexpectedly (killed by signal 9)" in status["song0.wav"]["error"]
     assert status["song0.wav"]["command"] == "gain" and status["song0.wav"]["hint"] == "out of memory is the usual cause: try fewer --jobs"
+    assert status["song0.wav"]["params"] == {"fail_on": "", "crash_on": "", "die_on": "song0", "model_missing": False}
+    assert status["song0.wav"]["model"] == {"name": "gain"}
     assert [status[f"song{i}.wav"]["status"] for i in (1, 2)] == ["ok", "ok"]
     assert summary.exit_code == 1 and files_under(out) == sorted(
         f"song{i}.{k}.wav" for i in (1, 2) for k in ("loud", "quiet"))

@@ -487,3 +487,15 @@ def test_debug_lets_an_unexpected_error_through(audio_dir, tmp_path):
     with pytest.raises(ZeroDivisionError):
         run(gain_task.TASK, gain_task.Params(crash_on="song0"),
             RunOptions(inputs=(str(audio_dir / "song0.wav"),), out_dir=tmp_path / "b", debug=True))
+
+
+def test_fail_fast_stops_worker_processes_too(tmp_path):
+    """Every input fails: the two inputs handed out first come back failed, and no worker
+    is given another (which worker answers first is a race; the counts are not)."""
+    folder = tmp_path / "in"
+    for i in range(8):
+        write_wav(folder / f"song{i}.wav", tone(220, 0.2, 8000), 8000)
+    summary = run(gain_task.TASK, gain_task.Params(fail_on="song"),
+                  RunOptions(inputs=(str(folder),), out_dir=tmp_path / "o", jobs=2, fail_fast=True))
+    assert [r["status"] for r in summary.records] == ["failed", "failed"]
+    assert summary.not_run == 6 and summary.exit_code == 1
