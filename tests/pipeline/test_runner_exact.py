@@ -224,6 +224,9 @@ def test_warnings_go_to_the_record_or_on_their_way_and_progress_reaches_the_repo
     assert sorted((w.category.__name__, str(w.message)) for w in shown) == [
         ("RuntimeWarning", "overflow in multiply"), ("UserWarning", "a library's own warning")]
     assert reporter.calls == [("a.wav", 0.25), ("a.wav", 0.5)]
+    source_lines = Path(__file__).read_text().splitlines()
+    for w in shown:  # shown where the task raised it, as Python would have shown it
+        assert w.filename == __file__ and "warnings.warn(" in source_lines[w.lineno - 1]
 
 
 def test_an_out_of_range_input_is_said_once_and_its_overflow_warnings_are_not(tmp_path):
