@@ -502,3 +502,45 @@ def test_fail_fast_stops_worker_processes_too(tmp_path):
                   RunOptions(inputs=(str(folder),), out_dir=tmp_path / "o", jobs=2, fail_fast=True))
     assert [r["status"] for r in summary.records] == ["failed", "failed"]
     assert summary.not_run == 6 and summary.exit_code == 1
+
+
+EVAL_REF: list[Path] = []
+
+
+class Scored(gain_task.Gain):
+    """Transcribes every input as the reference's own notes: a perfect score."""
+
+    def slots(self, params):
+        return []
+
+    def eval_request(self, params):
+        return EvalRequest(ref=EVAL_REF[0], extensions=(".mid",), evaluation="transcription")
+
+    def process(self, model, source, params, progress):
+        from mirctl.io.notes import read_notes
+
+        return TaskResult(outputs={}, data={"n": 1}, estimate=read_notes(EVAL_REF[0]))
+
+
+SCORED = Scored(name="scored", ref="test_runner_exact:SCORED", extensions=(".wav",))
+
+
+def test_eval_scores_each_input_against_its_reference_and_summarizes(audio_dir, tmp_path, midi_file):
+    EVAL_REF[:] = [Path(midi_file)]
+    summary = run(SCORED, gain_task.Params(), RunOptions(inputs=(str(audio_dir / "song0.wav"), str(audio_dir / "song1.wav")),
+                                                         out_dir=tmp_path / "o"))
+    for record in summary.records:
+        assert record["result"]["n"] == 1 and set(record["result"]) == {"n", "eval"}
+        assert record["result"]["eval"]["onset"]["f1"] == 1.0 and record["result"]["eval"]["onset_offset"]["f1"] == 1.0
+    assert summary.extra == {"mean_note_f1": {"onset": 1.0, "onset_offset": 1.0}}
+
+
+def test_workers_start_for_two_inputs_or_more_and_not_for_one(audio_dir, tmp_path):
+    import os
+
+    one = run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir / "song0.wav"),),
+                                                             out_dir=tmp_path / "a", jobs=2))
+    assert [r["result"]["pid"] for r in one.records] == [os.getpid()]  # no process is spawned for one input
+    two = run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir / "song0.wav"), str(audio_dir / "song1.wav")),
+                                                             out_dir=tmp_path / "b", jobs=2))
+    assert all(r["result"]["pid"] != os.getpid() for r in two.records) and len(two.records) == 2
