@@ -544,3 +544,31 @@ def test_workers_start_for_two_inputs_or_more_and_not_for_one(audio_dir, tmp_pat
     two = run(gain_task.TASK, gain_task.Params(), RunOptions(inputs=(str(audio_dir / "song0.wav"), str(audio_dir / "song1.wav")),
                                                              out_dir=tmp_path / "b", jobs=2))
     assert all(r["result"]["pid"] != os.getpid() for r in two.records) and len(two.records) == 2
+
+
+class Batch(gain_task.Gain):
+    """Writes one file for the whole batch: each input's name and status."""
+
+    def batch_file(self, path, records, params):
+        return "".join(f"{Path(r['input']).name},{r['status']},{params.fail_on or '-'},{path.suffix}\n"
+                       for r in records)
+
+
+BATCH = Batch(name="batch", ref="test_runner_exact:BATCH", extensions=(".wav",),
+              default_template="{track}.{output}.{ext}")
+
+
+def test_a_batch_file_is_written_for_a_whole_batch_and_not_for_an_interrupted_one(audio_dir, tmp_path, monkeypatch):
+    answer = tmp_path / "sub" / "answer.csv"
+    run(BATCH, gain_task.Params(fail_on="song1"), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "o",
+                                                             batch_file=answer))
+    assert answer.read_text() == "song0.wav,ok,song1,.csv\nsong1.wav,failed,song1,.csv\nsong2.wav,ok,song1,.csv\n"
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner_mod, "write_artifact", interrupted)
+    other = tmp_path / "other.csv"
+    with pytest.raises(runner_mod.Interrupted):
+        run(BATCH, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "p", batch_file=other))
+    assert not other.exists()
