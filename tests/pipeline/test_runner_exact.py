@@ -445,13 +445,12 @@ def test_every_hook_gets_the_run_s_params_and_items(audio_dir, tmp_path):
     assert 0 < summary.seconds < 30
 
 
-def test_worker_processes_share_the_cores_and_the_hooks_still_run(audio_dir, tmp_path):
-    import os
-
+def test_worker_processes_share_the_cores_and_the_hooks_still_run(audio_dir, tmp_path, monkeypatch):
     SPY_CALLS.clear()
+    monkeypatch.setattr(runner_mod.os, "cpu_count", lambda: 5)  # 5 cores, 2 workers: 2 threads each
     summary = run(SPY, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "o", jobs=2))
     threads = [r["result"]["threads"] for r in summary.records]
-    assert threads == [max(1, (os.cpu_count() or 1) // 2)] * 3 and all(type(t) is int for t in threads)
+    assert threads == [2, 2, 2] and all(type(t) is int for t in threads)
     assert ("plan_ahead", gain_task.Params(), []) in SPY_CALLS  # nothing is planned ahead for workers
     assert summary.extra == {"spied": ["ok", "ok", "ok"]}
     given = run(SPY, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "p", jobs=2,
