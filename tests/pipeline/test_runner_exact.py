@@ -441,6 +441,7 @@ def test_every_hook_gets_the_run_s_params_and_items(audio_dir, tmp_path):
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
         f"spy-spy-model-song{i}.{k}.wav" for i in range(3) for k in ("loud5", "quiet")]
     assert summary.extra == {"spied": ["ok", "ok", "ok"]} and summary.as_dict()["spied"] == ["ok", "ok", "ok"]
+    assert summary.command == summary.as_dict()["command"] == "spy"
     assert [r["result"]["threads"] for r in summary.records] == [None, None, None]
     assert 0 < summary.seconds < 30
 
@@ -571,3 +572,17 @@ def test_a_batch_file_is_written_for_a_whole_batch_and_not_for_an_interrupted_on
     with pytest.raises(runner_mod.Interrupted):
         run(BATCH, gain_task.Params(), RunOptions(inputs=(str(audio_dir),), out_dir=tmp_path / "p", batch_file=other))
     assert not other.exists()
+
+
+def test_batch_text_is_utf8_in_existing_folders_and_in_an_ascii_locale(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    runner_mod.write_text(tmp_path / "names.csv", "naïve,♪\n")  # tmp_path exists already
+    assert (tmp_path / "names.csv").read_bytes() == "naïve,♪\n".encode("utf-8")
+    code = ("import sys, locale; from pathlib import Path; from mirctl.pipeline.runner import write_text; "
+            "assert locale.getpreferredencoding(False) != 'UTF-8'; write_text(Path(sys.argv[1]), 'na\\u00efve\\n')")
+    env = dict(os.environ, LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0", PYTHONPATH=os.pathsep.join(sys.path))
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "c.csv")], env=env, check=True, timeout=120)
+    assert (tmp_path / "c.csv").read_bytes() == "naïve\n".encode("utf-8")
