@@ -357,8 +357,7 @@ def write_table(path: Path, records: list[dict[str, Any]]) -> None:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    for row in sorted(rows, key=lambda r: r["input"]):
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    writer.writerows(sorted(rows, key=lambda r: r["input"]))  # missing cells and None are written empty
     write_text(path, buf.getvalue())
 
 
