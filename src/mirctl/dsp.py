@@ -24,7 +24,7 @@ def resample(wav: np.ndarray, sr_in: int, sr_out: int, quality: str = "HQ") -> n
 
 def to_mono(wav: np.ndarray) -> np.ndarray:
     """Average channels: (channels, samples) -> (samples,)."""
-    return wav.mean(axis=0, dtype=np.float32) if wav.shape[0] > 1 else wav[0].astype(np.float32)
+    return wav.mean(axis=0, dtype=np.float32)  # one channel: its own samples, in float32
 
 
 def rms_db(x: np.ndarray) -> float:
