@@ -218,7 +218,7 @@ def expand(task: Task, options: RunOptions, extensions: tuple[str, ...] | None =
 
 
 def _no_inputs_hint(task: Task) -> str:
-    if task.shape == "stem_sets":  # (a generated task never gets here: generated_items refuses nothing)
+    if task.shape == "stem_sets":  # (generated tasks never get here: generated_items raises instead)
         return f"e.g. mirctl {task.name} stems_folder/, -r root/, or --stems a.wav b.wav"
     return f"e.g. mirctl {task.name} song.wav, a folder, or '-' for stdin"
 
