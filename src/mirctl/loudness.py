@@ -117,8 +117,7 @@ def _libebur128(ebur: object, wav: np.ndarray, sr: int, with_range: bool) -> tup
     for start in range(0, frames.shape[0], 1 << 20):
         chunk = frames[start:start + (1 << 20)]
         state.add_frames(chunk.ravel(), chunk.shape[0])
-    value = float(ebur.get_loudness_global(state))  # type: ignore[attr-defined]
-    lufs = value if value > -1e3 else float("-inf")  # silence: -HUGE_VAL, i.e. -inf
+    lufs = float(ebur.get_loudness_global(state))  # type: ignore[attr-defined]  # silence: -HUGE_VAL = -inf
     return lufs, float(ebur.get_loudness_range(state)) if with_range else None  # type: ignore[attr-defined]
 
 
