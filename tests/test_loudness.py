@@ -76,6 +76,9 @@ def test_segment_energies_are_the_filtered_signal_s_over_several_fft_blocks():
     want = np.square(y[: (y.size // step) * step].reshape(-1, step)).sum(axis=1)
     assert got.shape == want.shape == (700,) and got.dtype == np.float64
     np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-9)
+    ragged = loudness._segment_energies(x[:-123], h, step)  # a last partial segment is left out
+    assert ragged.shape == (699,)
+    np.testing.assert_allclose(ragged, want[:699], rtol=2e-4, atol=1e-9)
 
 
 def _pyloudnorm_on_our_filters(x: np.ndarray, sr: int) -> float:
