@@ -216,3 +216,32 @@ def test_true_peak_interpolator_is_a_unit_gain_windowed_sinc():
             np.testing.assert_allclose(phases[p], want / want.sum(), atol=1e-12)
     assert loudness.true_peak(np.zeros((2, 0), np.float32), 48000) == 0.0
     assert loudness.true_peak(np.zeros((2, 10), np.float32), 48000) == 0.0
+
+
+def test_empty_audio_measures_as_nothing():
+    assert loudness.measure(np.zeros((2, 0), np.float32), 48000) == loudness.Levels(None, None, None, None)
+
+
+def test_silent_blocks_raise_no_numpy_warning():
+    import warnings
+
+    sr = 48000
+    x = np.zeros((2, 3 * sr), np.float32)
+    x[:, sr:2 * sr] = _noise_song(1.0, sr, 2, seed=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log10 of an all-zero block would warn on a user's screen
+        assert math.isfinite(loudness.integrated_loudness_numpy(x, sr))
+
+
+def test_the_absolute_gate_still_holds_when_the_relative_gate_falls_below_it():
+    """A very quiet recording (about -64 LUFS) has its relative gate near -74 LUFS: blocks
+    between -74 and -70 are still out, by the absolute gate (pyloudnorm agrees)."""
+    sr = 48000
+    rng = np.random.default_rng(11)
+    quiet = 0.0003 * rng.standard_normal((2, 4 * sr))  # about -64 LUFS
+    quieter = 0.000125 * rng.standard_normal((2, 4 * sr))  # about -72: under -70, above the relative gate
+    x = np.concatenate([quiet, quieter], axis=1).astype(np.float32)
+    ours = loudness.integrated_loudness_numpy(x, sr)
+    assert -66 < ours < -63
+    assert ours == pytest.approx(_pyloudnorm_on_our_filters(x, sr), abs=1e-3)
+    assert ours == pytest.approx(loudness.integrated_loudness_numpy(quiet.astype(np.float32), sr), abs=0.15)
