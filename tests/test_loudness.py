@@ -231,6 +231,7 @@ def test_silent_blocks_raise_no_numpy_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # log10 of an all-zero block would warn on a user's screen
         assert math.isfinite(loudness.integrated_loudness_numpy(x, sr))
+        assert loudness.integrated_loudness_numpy(np.zeros((2, sr), np.float32), sr) == float("-inf")
 
 
 def test_the_absolute_gate_still_holds_when_the_relative_gate_falls_below_it():
