@@ -1,5 +1,7 @@
-"""runner.run's remaining promises, value by value: inputs expanded with the options each
-shape takes, references read for --eval, the SIGINT handler put back, exact refusals."""
+"""runner.py's promises, value by value (written for its surviving mutants): inputs expanded
+with the options each shape takes, references and scores for --eval, what every task hook
+receives (a spy task), records and summaries, warnings, batch files, fail-fast and Ctrl-C
+counts, worker processes and their threads, the SIGINT handler put back, exact refusals."""
 
 from __future__ import annotations
 
@@ -45,8 +47,8 @@ def test_prompt_folders_are_searched_recursively_when_asked(tmp_path, midi_file)
     deep = tmp_path / "prompts" / "deeper" / "p.mid"
     deep.parent.mkdir(parents=True)
     deep.write_bytes(Path(midi_file).read_bytes())
-    flat = runner_mod.expand(shape_tasks.TONE, RunOptions(inputs=(str(tmp_path / "prompts"),), recursive=True))
-    assert [i.path for i in flat] == [deep]
+    found = runner_mod.expand(shape_tasks.TONE, RunOptions(inputs=(str(tmp_path / "prompts"),), recursive=True))
+    assert [i.path for i in found] == [deep]
 
 
 def test_extensions_given_to_run_replace_the_task_s(tmp_path):
