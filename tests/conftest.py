@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
+
+# Each pytest-xdist worker compiles librosa's numba kernels into a cache of its own: two
+# processes filling one cold cache can pair files from different compilations and crash
+# with a segfault (numba/numba#10128; seen in a fresh clone's `make test`). Set before
+# anything imports numba, which reads it once.
+if os.environ.get("PYTEST_XDIST_WORKER") and "NUMBA_CACHE_DIR" not in os.environ:
+    os.environ["NUMBA_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"mirctl-numba-{os.environ['PYTEST_XDIST_WORKER']}")
 
 import numpy as np
 import pytest
