@@ -18,7 +18,11 @@ import pytest
 from conftest import write_wav
 
 pytestmark = pytest.mark.slow
-RUN = "import sys; sys.argv = ['mirctl'] + sys.argv[1:]; from mirctl.cli import main; main()"
+# Python keeps SIGINT ignored when it starts with it ignored (as under nohup, where Ctrl-C
+# must do nothing); a terminal starts programs with the default, which is what is tested
+# here, whatever the test worker that spawns the command has inherited.
+RUN = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+       "sys.argv = ['mirctl'] + sys.argv[1:]; from mirctl.cli import main; main()")
 
 
 def make_batch(folder: Path, n: int = 6, seconds: float = 12.0, sr: int = 44100) -> Path:
