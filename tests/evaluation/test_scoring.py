@@ -168,3 +168,55 @@ def test_separation_validation_messages():
         sep_eval.validate({}, {"drums": bad})
     assert err.value.message == "estimate stem 'drums' holds NaN or infinite samples"
     assert sep_eval.evaluate({}, {"drums": np.zeros((1, 10))}, 8000) == {"evaluated": [], "missing": ["drums"]}
+
+
+def test_note_scores_are_mir_evals_precision_recall_and_f1_with_and_without_offsets():
+    import mir_eval
+
+    est = [Note(n.start_s + 0.01 * i, n.end_s + (0.3 if i % 3 == 0 else 0.05), n.pitch + (i == 5), 80)
+           for i, n in enumerate(REF)] + [Note(7.0, 7.5, 40, 80)]
+    scores = note_eval.evaluate(REF, est)
+    ri = np.array([[n.start_s, n.end_s] for n in REF])
+    ei = np.array([[n.start_s, n.end_s] for n in est])
+    rp, ep = (np.array([440 * 2 ** ((n.pitch - 69) / 12) for n in x]) for x in (REF, est))
+    for key, ratio in (("onset", None), ("onset_offset", 0.2)):
+        p, r, f, _ = mir_eval.transcription.precision_recall_f1_overlap(ri, rp, ei, ep, offset_ratio=ratio)
+        assert scores[key] == {"precision": pytest.approx(p, abs=1e-12), "recall": pytest.approx(r, abs=1e-12),
+                               "f1": pytest.approx(f, abs=1e-12)}
+        assert all(type(v) is float for v in scores[key].values())
+    assert scores["onset"]["recall"] == pytest.approx(5 / 8)  # onsets 60 and 70 ms late and a semitone off miss
+    assert scores["onset_offset"]["recall"] == pytest.approx(3 / 8)  # and two offsets 0.3 s late
+
+
+def test_notes_without_duration_are_left_out_on_both_sides():
+    ref = REF + [Note(8.0, 8.0, 60, 80), Note(9.0, 8.5, 61, 80)]
+    scores = note_eval.evaluate(ref, REF + [Note(3.0, 2.0, 70, 80)])
+    assert (scores["ref_notes"], scores["est_notes"]) == (8, 8)
+    assert scores["onset_offset"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert note_eval.evaluate([Note(1.0, 1.0, 60, 80)], REF) == {
+        "ref_notes": 0, "est_notes": 8, "onset": {"precision": 0.0, "recall": 0.0, "f1": 0.0},
+        "onset_offset": {"precision": 0.0, "recall": 0.0, "f1": 0.0}}
+
+
+def test_score_checks_the_notes_quietly_and_uses_the_first_reference():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an empty estimate scores 0 without a warning here
+        assert note_eval.score([], {"reference": REF})["onset"]["f1"] == 0.0
+    assert note_eval.score(REF[:4], {"reference": REF, "other": []})["onset"]["recall"] == 0.5
+    with pytest.raises(ValidationError, match="pitch 128"):
+        note_eval.score([Note(0.0, 1.0, 128, 80)], {"reference": REF})
+    with pytest.raises(ValidationError, match="negative start"):
+        note_eval.score(REF, {"reference": [Note(-0.1, 1.0, 60, 80)]})
+    assert note_eval.score(REF, {}) == {"error": "no reference found"}
+
+
+def test_note_summary_averages_scored_inputs_only_to_four_places():
+    def rec(onset, offset, status="ok"):
+        return {"status": status, "result": {"eval": {"onset": {"f1": onset}, "onset_offset": {"f1": offset}}}}
+
+    recs = [rec(1 / 3, 0.1), rec(1.0, 0.2), rec(0.0, 0.0, status="failed"), {"status": "ok", "result": {"eval": "x"}},
+            {"status": "ok"}]
+    assert note_eval.summarize(recs) == {"mean_note_f1": {"onset": 0.6667, "onset_offset": 0.15}}
+    assert list(note_eval.summarize(recs)["mean_note_f1"]) == ["onset", "onset_offset"]

@@ -43,7 +43,11 @@ def posteriorgrams(seed: int, n_frames: int = 300, quantum: float | None = None)
         if rng.random() < 0.5:  # neighbours sound along (cleared with the note)
             frames[start:end, max(f - 1, 0)] = level * 0.7
             frames[start:end, min(f + 1, 87)] = level * 0.6
-        onsets[start, f] = rng.uniform(0.2, 1.0)
+        onsets[start, f] = peak = rng.uniform(0.2, 1.0)
+        if start + 1 < n_frames and rng.random() < 0.6:  # onsets span frames: a plateau or a shoulder after
+            onsets[start + 1, f] = peak * rng.choice([1.0, 0.8])
+        if start > 0 and rng.random() < 0.4:  # and a shoulder before
+            onsets[start - 1, f] = peak * 0.7
     if quantum:  # equal values everywhere: argmax ties
         frames = np.round(frames / quantum) * quantum
         onsets = np.round(onsets / quantum) * quantum
@@ -94,7 +98,9 @@ def test_decode_notes_equals_basic_pitchs_note_creation(seed, p):
 
 
 @pytest.mark.parametrize("quantum", [0.1, 0.25])
-@pytest.mark.parametrize("p", [params(11), params(2, frame_threshold=0.2), params(11, infer_onsets=False)], ids=range(3))
+@pytest.mark.parametrize("p", [params(11), params(2, frame_threshold=0.2), params(11, infer_onsets=False),
+                               params(4, frame_threshold=0.25, onset_threshold=0.5, infer_onsets=False)],
+                         ids=range(4))
 def test_ties_are_broken_as_basic_pitch_breaks_them(quantum, p):
     frames, onsets = posteriorgrams(7, quantum=quantum)
     ref = theirs(frames, onsets, p)
