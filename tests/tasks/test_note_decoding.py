@@ -97,6 +97,15 @@ def test_decode_notes_equals_basic_pitchs_note_creation(seed, p):
     same(mine, ref)
 
 
+def test_float64_activations_decode_alike():
+    """Activations in float64 (not the model's float32): the means still come from the
+    untouched activations, not from the energy the decoding clears."""
+    frames, onsets = posteriorgrams(2)
+    frames, onsets = frames.astype(np.float64), onsets.astype(np.float64)
+    for p in (params(11), params(3, frame_threshold=0.2)):
+        same(nd.decode_notes(frames, onsets, p), theirs(frames, onsets, p))
+
+
 @pytest.mark.parametrize("quantum", [0.1, 0.25])
 @pytest.mark.parametrize("p", [params(11), params(2, frame_threshold=0.2), params(11, infer_onsets=False),
                                params(4, frame_threshold=0.25, onset_threshold=0.5, infer_onsets=False)],
@@ -127,9 +136,20 @@ def test_frames_without_rises_leave_only_the_melodia_notes():
     for p in (params(11), params(11, frame_threshold=0.55)):
         ref = theirs(frames, onsets, p)
         assert [n[2] for n in ref] == [61, 31][: len(ref)] and ref
-        same(nd.decode_notes(frames, onsets, p), ref)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # and without dividing 0 by 0 on the way (upstream warns)
+            same(nd.decode_notes(frames, onsets, p), ref)
     silent = np.zeros((50, 88), np.float32)
     assert nd.decode_notes(silent, silent, params(11)) == []
+
+
+def test_no_frames_decode_to_no_notes():
+    """Audio shorter than one frame (256 samples at 22.05 kHz) stitches to no frames:
+    no notes, where basic-pitch's own decoding fails on the empty maximum."""
+    empty = np.zeros((0, 88), np.float32)
+    for p in (params(11), params(0, infer_onsets=False), params(11, melodia_trick=False)):
+        assert nd.decode_notes(empty, empty, p) == []
+    assert nd.stitch(np.zeros((1, nd.WINDOW_FRAMES, 88), np.float32), 100).shape == (0, 88)
 
 
 def test_decoding_leaves_the_callers_arrays_alone():
@@ -153,6 +173,7 @@ def test_pitch_bends_equal_basic_pitchs():
     mine = nd.pitch_bends(contour, events)
     assert [list(map(int, r[4])) for r in ref] == mine
     assert all(len(b) == e - s for b, (s, e, _, _) in zip(mine, events))
+    assert all(type(x) is int for b in mine for x in b)  # what the JSON report and the MIDI writer get
     # a contour that peaks exactly on a bin gives that bend, prior or not
     peaked = np.zeros((4, nd.N_CONTOUR_BINS), np.float32)
     centre = int(round(36 * np.log2(440.0 / 27.5)))

@@ -39,7 +39,7 @@ def frame_windows(mono_22k: np.ndarray) -> np.ndarray:
     """
     overlap = OVERLAP_FRAMES * HOP
     hop = WINDOW_SAMPLES - overlap
-    padded = np.concatenate([np.zeros(overlap // 2, dtype=np.float32), mono_22k.astype(np.float32)])
+    padded = np.concatenate([np.zeros(overlap // 2), mono_22k])  # made float32 once copied into ``out``
     n_windows = max(1, math.ceil(padded.size / hop))
     out = np.zeros((n_windows, WINDOW_SAMPLES, 1), dtype=np.float32)
     for w in range(n_windows):
@@ -89,9 +89,8 @@ def _onsets_with_frame_rises(onsets: np.ndarray, frames: np.ndarray) -> np.ndarr
     rise[1:] -= f[:-1]  # rise over one frame
     over_two = f.copy()
     over_two[2:] -= f[:-2]
-    np.minimum(rise, over_two, out=rise)
-    np.maximum(rise, 0.0, out=rise)  # negative rises to 0 (keeps -0.0 and NaN as masking would)
-    rise[:2, :] = 0
+    np.minimum(rise, over_two, out=rise)  # upstream zeroes negative rises here; no need: rise[:2] = 0
+    rise[:2, :] = 0  # keeps the peak >= 0, and rescaled they lose to the onsets (>= 0) below
     peak = np.max(rise) if rise.size else 0.0
     if not peak > 0:  # an all-zero rise gives NaN upstream: no onset can then be a peak
         return np.full(onsets.shape, np.nan)
@@ -128,8 +127,7 @@ def decode_notes(frames: np.ndarray, onsets: np.ndarray, p: DecodeParams) -> lis
     "melodia trick" then turns remaining strong frame energy into notes, greedily from
     the strongest frame outwards.
     """
-    frames = np.array(frames, dtype=frames.dtype, copy=True)
-    onsets = np.array(onsets, dtype=onsets.dtype, copy=True)
+    frames, onsets = np.array(frames), np.array(onsets)  # copies: the band limits zero columns in place
     n_frames = frames.shape[0]
     _limit_band(onsets, frames, p)
     if p.infer_onsets:
@@ -138,12 +136,10 @@ def decode_notes(frames: np.ndarray, onsets: np.ndarray, p: DecodeParams) -> lis
     strong = onsets[peak_t, peak_f] >= p.onset_threshold
     starts = list(zip(peak_t[strong][::-1].tolist(), peak_f[strong][::-1].tolist()))  # latest first
 
-    energy = frames.astype(np.float64, copy=True)
+    energy = frames.astype(np.float64)  # a copy, even of float64 frames
     thr, tol, min_len = p.frame_threshold, ENERGY_TOLERANCE, p.min_note_frames
     notes: list[tuple[int, int, int, float]] = []
-    for t0, f in starts:
-        if t0 >= n_frames - 1:
-            continue
+    for t0, f in starts:  # a peak is never the last frame: every start has a frame after it
         column = energy[:, f]
         i, k = t0 + 1, 0
         while i < n_frames - 1 and k < tol:
@@ -211,13 +207,12 @@ def pitch_bends(contour: np.ndarray, notes: list[tuple[int, int, int, float]],
     prior = _gaussian(width, 5.0)
     bends = []
     for start, end, pitch, _amp in notes:
-        hz = 440.0 * 2 ** ((pitch - 69) / 12)
-        centre = int(np.round(12.0 * CONTOUR_BINS_PER_SEMITONE * np.log2(hz / 27.5)))
+        centre = CONTOUR_BINS_PER_SEMITONE * (pitch - MIDI_OFFSET)  # bin 0 is 27.5 Hz, MIDI 21
         lo = max(centre - tolerance, 0)
         hi = min(N_CONTOUR_BINS, centre + tolerance + 1)
         cut_lo = max(0, tolerance - centre)
         cut_hi = width - max(0, centre - (N_CONTOUR_BINS - tolerance - 1))
         window = contour[start:end, lo:hi] * prior[cut_lo:cut_hi]
         shift = tolerance - cut_lo
-        bends.append((np.argmax(window, axis=1) - shift).astype(int).tolist())
+        bends.append((np.argmax(window, axis=1) - shift).tolist())  # Python ints
     return bends
