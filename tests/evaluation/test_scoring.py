@@ -220,3 +220,40 @@ def test_note_summary_averages_scored_inputs_only_to_four_places():
             {"status": "ok"}]
     assert note_eval.summarize(recs) == {"mean_note_f1": {"onset": 0.6667, "onset_offset": 0.15}}
     assert list(note_eval.summarize(recs)["mean_note_f1"]) == ["onset", "onset_offset"]
+
+
+def test_one_note_each_side_is_scored_and_a_missing_mir_eval_names_the_extra(monkeypatch):
+    one = [Note(1.0, 1.5, 60, 80)]
+    assert note_eval.evaluate(one, one)["onset_offset"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert note_eval.evaluate(one, [Note(1.0, 1.5, 61, 80)])["onset"]["f1"] == 0.0
+    assert note_eval.evaluate([Note(1, 2, 60, 80)], [Note(1, 2, 60, 80)])["onset"]["f1"] == 1.0  # int times
+    import sys
+
+    from mirctl.errors import BackendUnavailable
+    from mirctl.evaluation import separation as sep_eval
+
+    monkeypatch.setitem(sys.modules, "mir_eval.transcription", None)  # as if mir_eval were not installed
+    monkeypatch.setitem(sys.modules, "mir_eval.separation", None)
+    with pytest.raises(BackendUnavailable) as err:
+        note_eval.evaluate(one, one)
+    assert err.value.hint == "pip install 'mirctl[eval]'"
+    ref = np.ones((1, 100))
+    with pytest.raises(BackendUnavailable) as err:
+        sep_eval.evaluate({"a": (ref, 8000)}, {"a": ref}, 8000)
+    assert err.value.hint == "pip install 'mirctl[eval]'"
+
+
+def test_only_an_empty_side_warns_and_the_warning_points_at_the_caller():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        note_eval.validate(REF, REF)  # no warning for notes on both sides
+    with pytest.warns(UserWarning) as record:
+        note_eval.validate(REF, [])
+    assert [str(w.message) for w in record] == ["the estimate holds no notes: every score is 0"]
+    assert record[0].filename == __file__  # stacklevel 2: the line that called validate
+    with pytest.warns(UserWarning) as record:
+        note_eval.validate([], [])
+    assert [str(w.message) for w in record] == ["the reference holds no notes: every score is 0",
+                                                "the estimate holds no notes: every score is 0"]
