@@ -256,10 +256,10 @@ def role_of(stem: str) -> str:
     its words, else ``other``."""
     parts = words(stem)
     whole = "_".join(parts)
-    for role, names in _roles():
-        if whole in names or role == whole:
+    for role, names in _roles():  # every role lists its own name too
+        if whole in names:
             return role
     for role, names in _roles():
-        if any(w in names or w == role for w in parts):
+        if any(w in names for w in parts):
             return role
     return OTHER

@@ -345,3 +345,142 @@ def test_preset_defaults_fill_what_a_file_leaves_out(tmp_path):
     assert "roles" not in preset_names() and preset.description == ""
     with pytest.raises(UsageError, match="no such file"):
         load_preset(str(tmp_path / "missing.toml"))
+
+
+@pytest.mark.parametrize("name,role", [
+    ("Chromatic Percussion", "piano"),  # a whole name wins over a word another role names ("percussion": drums)
+    ("synth lead", "synth"),  # whole "synth_lead", though "lead" alone is a vocals word
+    ("lead synth", "vocals"),  # no whole name: the first role in roles.toml order naming a word
+    ("STRINGS", "strings"), ("Sound-Effects", "other"), ("808s", "other"), ("", "other"), ("__", "other"),
+    ("kick_in", "drums"), ("Mix", "mixture"),
+])
+def test_role_of_prefers_a_whole_name_then_the_first_role_naming_a_word(name, role):
+    from mirctl.mixpresets import role_of, words
+
+    assert role_of(name) == role
+    assert words("Lead Vocals_2.take-3") == ["lead", "vocals", "2", "take", "3"] and words("--") == []
+
+
+def test_every_role_names_itself_and_roles_toml_lists_them_in_order():
+    from mirctl.mixpresets import _roles, known_roles
+
+    assert known_roles() == ("mixture", "vocals", "drums", "bass", "piano", "guitar", "strings", "brass", "synth",
+                             "other")
+    assert all(role in names for role, names in _roles())
+
+
+def test_preset_numbers_bounds_are_inclusive_and_messages_exact():
+    from mirctl.mixpresets import _number
+
+    assert _number(-60, "w", "level", -60, 24) == -60.0 and _number(24, "w", "level", -60, 24) == 24.0
+    assert type(_number(3, "w", "k")) is float
+    for text in ("-inf", " -INF ", "-Infinity"):
+        assert _number(text, "w", "level", -60, 24, allow_minus_inf=True) == -math.inf
+    cases = [((True, "w", "level", -60, 24, True), 'w: level must be a number (or "-inf" to mute), got True'),
+             (("-inf", "w", "pan", -1, 1), "w: pan must be a number, got '-inf'"),
+             ((math.nan, "w", "pan"), "w: pan must be a number, got nan"),
+             ((math.inf, "w", "level", -60, 24, True), 'w: level must be a number (or "-inf" to mute), got inf'),
+             ((24.5, "w", "level", -60, 24), "w: level = 24.5 is outside -60 … 24"),
+             ((0.005, "w", "attack_ms", 0.01, 1000), "w: attack_ms = 0.005 is outside 0.01 … 1000"),
+             ((-61, "f [roles.x]", "level", -60, 24, True), "f [roles.x]: level = -61 is outside -60 … 24")]
+    for args, message in cases:
+        with pytest.raises(UsageError) as err:
+            _number(*args)
+        assert err.value.message == message
+
+
+def _preset_error(tmp_path, text):
+    from mirctl.mixpresets import load_preset
+
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    with pytest.raises(UsageError) as err:
+        load_preset(str(path))
+    return str(path), err.value
+
+
+def test_preset_errors_name_the_file_table_and_key_and_hint_the_fix(tmp_path):
+    where, err = _preset_error(tmp_path, "[roles.vocals]\nlevle = 1\n")
+    assert err.message == f"{where} [roles.vocals]: unknown key(s) levle"
+    assert err.hint == "allowed: level, highpass_hz, eq, compressor, pan, send_db"
+    where, err = _preset_error(tmp_path, "colour = 1\nshade = 2\n")
+    assert (err.message, err.hint) == (f"{where}: unknown key(s) colour, shade",
+                                       "allowed: extends, description, master, roles")
+    where, err = _preset_error(tmp_path, "[master]\nbalance = 1\n")
+    assert err.message == f"{where} [master]: balance must be true or false"
+    where, err = _preset_error(tmp_path, "[master]\nglue = { threshold_db = -20, ratio = 2, knee = 3 }\n")
+    assert err.message == f"{where} [master].glue: unknown key(s) knee"
+    assert err.hint == "allowed: threshold_db, ratio, attack_ms, release_ms"
+    where, err = _preset_error(tmp_path, "[master]\nreverb = 0.5\n")
+    assert err.message == f"{where} [master].reverb must be a table, got 0.5"
+    where, err = _preset_error(tmp_path, "[master]\nreverb = { damping = 1.5 }\n")
+    assert err.message == f"{where} [master].reverb: damping = 1.5 is outside 0 … 1"
+    where, err = _preset_error(tmp_path, "roles = 3\n")
+    assert err.message == f"{where} [roles] must be a table, got 3"
+    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [{ type = \"peak\", hz = 100, gain_db = 1 }, "
+                                         "{ type = \"low_shelf\", hz = 100 }]\n")
+    assert err.message == f"{where} [roles.vocals].eq[1] needs hz and gain_db"
+    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [3]\n")
+    assert err.message == f"{where} [roles.vocals].eq[0] must be a table, got 3"
+    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [{ hz = 100, gain_db = 1 }]\n")
+    assert err.message == f"{where} [roles.vocals].eq[0]: type must be one of peak, low_shelf, high_shelf, got None"
+    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = \"bright\"\n")
+    assert err.message == (f"{where} [roles.vocals].eq must be a list of bands, e.g. "
+                           '[{ type = "peak", hz = 3000, gain_db = 2 }]')
+    where, err = _preset_error(tmp_path, "[roles.vocals]\ncompressor = { threshold_db = -20 }\n")
+    assert err.message == f"{where} [roles.vocals].compressor needs threshold_db and ratio"
+    where, err = _preset_error(tmp_path, "[roles.vocals]\ncompressor = { threshold_db = -20, ratio = 2, "
+                                         "release_ms = 5001 }\n")
+    assert err.message == f"{where} [roles.vocals].compressor: release_ms = 5001 is outside 1 … 5000"
+    where, err = _preset_error(tmp_path, "[roles.kazoo]\nlevel = 1\n")
+    assert err.message == f"{where}: [roles.kazoo] is not a stem role"
+    assert err.hint == "roles: vocals, drums, bass, piano, guitar, strings, brass, synth, other"
+    where, err = _preset_error(tmp_path, "[roles.vocals\n")
+    assert err.message.startswith(f"{where} is not valid TOML: ")
+
+
+def test_preset_names_and_files_and_a_chain_of_extends(tmp_path):
+    from mirctl.mixpresets import load_preset, preset_names
+
+    with pytest.raises(UsageError) as err:
+        load_preset("loudest")
+    assert err.value.message == "--preset 'loudest' is not a mix preset"
+    assert err.value.hint == ("use one of " + ", ".join(preset_names())
+                              + ", or the path of your own .toml (see configs/mix/default.toml)")
+    assert preset_names() == sorted(preset_names()) and "default" in preset_names()
+    base = tmp_path / "base.toml"
+    base.write_text('extends = "karaoke"\ndescription = "mine"\n[master]\nnormalize = false\n'
+                    '[roles.bass]\nlevel = 1.5\n')
+    child = tmp_path / "child"  # a file path without the .toml ending works too
+    child.write_text(f'extends = "{base}"\n[roles.drums]\npan = 0.25\n[master]\nglue = {{ threshold_db = -10, '
+                     'ratio = 2 }\n')
+    preset = load_preset(str(child))
+    karaoke = load_preset("karaoke")
+    assert preset.name == "child" and preset.description == "mine"  # inherited
+    assert preset.for_role("vocals") == karaoke.for_role("vocals")  # from two levels up
+    assert preset.for_role("bass").level == 1.5 and preset.for_role("bass").compressor == \
+        karaoke.for_role("bass").compressor
+    assert preset.for_role("drums").pan == 0.25 and preset.for_role("drums").level == karaoke.for_role("drums").level
+    assert preset.master.normalize is False and preset.master.balance == karaoke.master.balance
+    assert preset.master.glue.threshold_db == -10.0 and preset.master.reverb == karaoke.master.reverb
+    with pytest.raises(UsageError) as err:
+        load_preset(str(tmp_path / "nothing.toml"))
+    assert err.value.message == f"--preset {tmp_path / 'nothing.toml'}: no such file"
+    loop_a, loop_b = tmp_path / "a.toml", tmp_path / "b.toml"
+    loop_a.write_text(f'extends = "{loop_b}"\n')
+    loop_b.write_text(f'extends = "{loop_a}"\n')
+    with pytest.raises(UsageError) as err:
+        load_preset(str(loop_a))
+    assert err.value.message == f"{loop_a}: presets extend each other in a loop (a → b → a)"
+
+
+def test_preset_role_defaults_and_what_counts_as_processing():
+    from mirctl.mixpresets import CompressorSpec, EqBand, Preset, RoleSettings
+
+    plain = RoleSettings()
+    assert (plain.level, plain.highpass_hz, plain.eq, plain.compressor, plain.pan, plain.send_db) == (
+        0.0, None, (), None, 0.0, -math.inf)
+    assert not plain.processed and not RoleSettings(level=-3.0, pan=0.5, send_db=-10.0).processed
+    assert RoleSettings(highpass_hz=80.0).processed and RoleSettings(eq=(EqBand("peak", 1000.0, 2.0),)).processed
+    assert RoleSettings(compressor=CompressorSpec(-20.0, 2.0)).processed
+    assert Preset("p", roles={"vocals": plain}).for_role("drums") == RoleSettings()  # no "other" either
