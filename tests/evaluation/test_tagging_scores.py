@@ -160,8 +160,8 @@ def test_plain_tables_take_the_first_column_as_the_file(tmp_path):
     ("input,piano\na.wav,0.5\n", "path,piano\na.wav,\n", "{lab}: piano = '' is not a number", None),
     ("input,piano\na.wav,0.5\nb/a.ogg,0.1\n", "path,piano\na.wav,1\n", "{p}: two rows are for 'a'",
      "file names must be unique without folders"),
-    ("input,piano\n", "path,piano\na.wav,1\n", "{p} has no rows, or no columns besides the file name", None),
-    ("input\na.wav\n", "path,piano\na.wav,1\n", "{p} has no rows, or no columns besides the file name", None),
+    ("input,piano\n", "path,piano\na.wav,1\n", "{p} has no rows", None),
+    ("input\na.wav\n", "path,piano\na.wav,1\n", "{p} has no columns besides the file name", None),
 ])
 def test_bad_tables_say_which_file_and_what(tmp_path, preds, labels, message, hint):
     p, lab = write(tmp_path, preds, labels)
@@ -169,6 +169,14 @@ def test_bad_tables_say_which_file_and_what(tmp_path, preds, labels, message, hi
         tagging.read_tables(p, lab)
     assert err.value.message == message.format(p=p, lab=lab).replace("p.csv and", f"{p} and")
     assert err.value.hint == hint
+
+
+def test_tables_saved_by_a_spreadsheet_read_alike(tmp_path):
+    """A byte-order mark (Excel's "CSV UTF-8"), CRLF line ends, spaces around cells."""
+    (tmp_path / "p.csv").write_bytes("\ufeffinput , piano\r\nrock/á.wav , 0.75\r\n".encode())
+    (tmp_path / "l.csv").write_bytes("\ufeffpath,piano\r\ná.wav,1\r\n".encode())
+    tags, reference, estimate, names, notes = tagging.read_tables(tmp_path / "p.csv", tmp_path / "l.csv")
+    assert (tags, names, reference.tolist(), estimate.tolist(), notes) == (["piano"], ["á"], [[True]], [[0.75]], [])
 
 
 def test_unreadable_tables_are_usage_errors(tmp_path):

@@ -16,7 +16,6 @@ and extension.
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Any
@@ -35,15 +34,11 @@ def _key_column(header: list[str]) -> str:
 
 
 def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = list(reader.fieldnames or [])
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise UsageError(f"cannot read {path}: {err}") from None
-    if len(header) < 2 or not rows:
-        raise UsageError(f"{path} has no rows, or no columns besides the file name")
+    from mirctl.io.tables import read_rows
+
+    header, rows = read_rows(path)
+    if len(header) < 2:
+        raise UsageError(f"{path} has no columns besides the file name")
     return header, rows
 
 
