@@ -130,12 +130,12 @@ def write(tmp_path, preds: str, labels: str):
 def test_mirctl_tag_tables_match_rows_by_file_name_and_skip_failed_inputs(tmp_path):
     p, lab = write(tmp_path, "input,status,top,scores.piano,scores.vocal\nx/a.wav,ok,piano,0.9,0.25\n"
                              "b.mp3,failed,,,\nc.wav,ok,vocal,0.1,0.75\nz.wav,ok,x,0.5,0.5\n",
-                   "File,vocal,drums,piano\nother/c.flac,1,0,0\na.wav,0,1,1\nb.wav,1,1,1\n")
+                   "File,vocal,drums,piano,cello\nother/c.flac,1,0,0,0\na.wav,0,1,1,0\nb.wav,1,1,1,1\n")
     tags, reference, estimate, names, notes = tagging.read_tables(p, lab)
     assert tags == ["vocal", "piano"] and names == ["a", "c"]
     assert reference.dtype == bool and reference.tolist() == [[False, True], [True, False]]
     assert estimate.tolist() == [[0.25, 0.9], [0.75, 0.1]]
-    assert notes == ["label column(s) without predictions, left out: drums",
+    assert notes == ["label column(s) without predictions, left out: drums, cello",
                      "1 predicted file(s) have no labels, left out"]
 
 
