@@ -160,6 +160,8 @@ def test_plain_tables_take_the_first_column_as_the_file(tmp_path):
     ("input,piano\na.wav,0.5\n", "path,piano\na.wav,\n", "{lab}: piano = '' is not a number", None),
     ("input,piano\na.wav,0.5\nb/a.ogg,0.1\n", "path,piano\na.wav,1\n", "{p}: two rows are for 'a'",
      "file names must be unique without folders"),
+    ("input,piano\na.wav,0.5\n", "path,piano\na.wav,1\nx/a.mid,0\n", "{lab}: two rows are for 'a'",
+     "file names must be unique without folders"),
     ("input,piano\n", "path,piano\na.wav,1\n", "{p} has no rows", None),
     ("input\na.wav\n", "path,piano\na.wav,1\n", "{p} has no columns besides the file name", None),
 ])
