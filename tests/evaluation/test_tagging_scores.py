@@ -110,6 +110,22 @@ def test_tuned_thresholds_are_the_middle_of_scikit_learns_best_f1s(seed):
         brute_force(reference[:, j], estimate[:, j], coarse) for j in range(3)]
 
 
+def test_tuning_searches_0_01_to_0_99_in_steps_of_0_01_and_skips_one_class_tags_wherever_they_are():
+    labels = np.array([[0, 1, 1, 1], [0, 0, 0, 0], [0, 1, 0, 1]], float)  # 0/1 floats work as labels too
+    scores = np.array([[0.2, 0.6, 0.0, 1.0], [0.9, 0.0, 1.0, 0.0], [0.4, 0.6, 0.0, 1.0]])
+    # tag 0 has no positive: kept at 0.5, and the tags after it are still tuned;
+    # tag 1: perfect for thresholds in (0, 0.6]: 0.01 … 0.60, middle 0.31;
+    # tag 2: its positive scores 0 and a negative 1, so only a threshold of 0 would tag it:
+    #   no grid point does better than another, middle of 0.01 … 0.99: 0.50;
+    # tag 3: perfect for every threshold in (0, 1]: 0.01 … 0.99 (not 1.00), middle 0.50
+    assert tagging.tune_thresholds(labels, scores).tolist() == [0.5, 0.31, 0.5, 0.5]
+    # best F1 (3 right, 2 wrong) for thresholds in (0.03, 0.54]: 0.04 … 0.54, middle 0.29
+    y = np.array([[1], [1], [1], [0], [0], [0], [0]], bool)
+    s = np.array([[0.54], [0.94], [0.82], [0.0], [0.86], [0.03], [0.73]])
+    assert tagging.tune_thresholds(y, s).tolist() == [0.29]
+    assert tagging.tune_thresholds(y, s, [0.5, 0.6, 0.7]).tolist() == [0.5]
+
+
 def test_tuning_takes_the_middle_of_an_even_run_of_best_points():
     reference = np.array([[1], [0]], bool)
     estimate = np.array([[0.5], [0.1]])

@@ -131,7 +131,7 @@ def tune_thresholds(reference: np.ndarray, estimate: np.ndarray, grid: np.ndarra
     """Per-tag decision thresholds that maximise each tag's F1 on (reference, estimate):
     of the grid points (0.01 … 0.99) with the best F1, the middle one, which leaves the
     widest margin on both sides. A tag without both positives and negatives keeps 0.5."""
-    grid = np.round(np.arange(1, 100) / 100, 2) if grid is None else np.asarray(grid, dtype=float)
+    grid = np.round(np.arange(1, 100) / 100, 2) if grid is None else np.asarray(grid)
     reference = np.asarray(reference, bool)
     out = np.full(reference.shape[1], 0.5)
     for j in range(reference.shape[1]):
@@ -140,7 +140,7 @@ def tune_thresholds(reference: np.ndarray, estimate: np.ndarray, grid: np.ndarra
             continue
         predicted = estimate[:, j][None, :] >= grid[:, None]  # (grid, files)
         tp = (predicted & y).sum(axis=1)
-        f1 = 2 * tp / (predicted.sum(axis=1) + y.sum())
-        best = np.flatnonzero(f1 >= f1.max() - 1e-12)
+        half_f1 = tp / (predicted.sum(axis=1) + y.sum())  # F1 = 2 tp / (predicted + positives)
+        best = np.flatnonzero(half_f1 >= half_f1.max() - 1e-12)
         out[j] = grid[best[len(best) // 2]]
     return out
