@@ -87,3 +87,11 @@ def test_edges_and_the_run_summary():
     assert sym.summarize([{"status": "failed", "result": {}}]) == {}
     assert sym.table_columns(["GS", "notes", "H1", "other", "bars", "H4"]) == \
         [("H1", "H1"), ("H4", "H4"), ("GS", "GS"), ("bars", "bars"), ("notes", "notes")]
+
+
+def test_no_bar_no_piece_and_the_default_grid_is_16_positions():
+    assert sym.bars_from_tokens([]) == [] and sym.bars_from_tokens(["Pitch_60", "Position_2"]) == []
+    assert sym.bars_from_tokens(["Bar_None"]) == []  # only a trailing marker
+    assert sym.bars_from_tokens(iter(["Bar_None", "Pitch_60", "Bar_None"])) == [[(0, 60)]]  # any iterable
+    assert sym.grooving_similarity([[(0, 60)], [(1, 60)]]) == 1 - 2 / 16
+    assert sym.histogram_entropy([3, 0, 1]) == sym.histogram_entropy([0.75, 0.25])

@@ -33,31 +33,28 @@ def bars_from_tokens(tokens: Iterable[str]) -> Bars:
     """Bars of ``(position, pitch)`` onsets from REMI token names (``Bar_None``,
     ``Position_3``, ``Pitch_60`` …; other tokens are ignored, notes before the first bar
     too). A trailing bar with no token after its Bar marker is dropped."""
+    tokens = list(tokens)
     bars: Bars = []
-    position = 0
-    trailing_marker = False
     for token in tokens:
         kind, _, value = token.partition("_")
         if kind == "Bar":
             bars.append([])
-            position, trailing_marker = 0, True
-            continue
-        if not bars:
-            continue
-        trailing_marker = False
-        if kind == "Position":
+            position = 0
+        elif not bars:
+            continue  # before the first bar: no position to put it at
+        elif kind == "Position":
             position = int(value)
         elif kind == "Pitch":
             bars[-1].append((position, int(value)))
-    if trailing_marker:
+    if tokens and tokens[-1].partition("_")[0] == "Bar":  # a trailing marker opens no bar
         bars.pop()
     return bars
 
 
 def histogram_entropy(counts: Sequence[float]) -> float:
     """Entropy in bits of a histogram (normalised here; empty bins add nothing)."""
-    p = np.asarray(counts, dtype=float)
-    p = p[p > 0] / p.sum()
+    p = np.asarray(counts)
+    p = p[p > 0] / p.sum()  # floats, whatever the counts were
     return float(-(p * np.log2(p)).sum())
 
 
@@ -93,10 +90,8 @@ def grooving_similarity(bars: Bars, positions: int = 16) -> float | None:
     n = len(bars)
     if n < 2:
         return None
-    vec = onset_vectors(bars, positions).astype(np.int64)
-    ones = vec.sum(axis=1)
-    both = vec @ vec.T
-    xor = ones[:, None] + ones[None, :] - 2 * both  # positions where exactly one bar has an onset
+    vec = onset_vectors(bars, positions)
+    xor = (vec[:, None, :] != vec[None, :, :]).sum(axis=2)  # positions where exactly one bar has an onset
     upper = np.triu_indices(n, k=1)
     return float(np.mean(1.0 - xor[upper] / positions))
 
