@@ -95,3 +95,17 @@ def test_no_bar_no_piece_and_the_default_grid_is_16_positions():
     assert sym.bars_from_tokens(iter(["Bar_None", "Pitch_60", "Bar_None"])) == [[(0, 60)]]  # any iterable
     assert sym.grooving_similarity([[(0, 60)], [(1, 60)]]) == 1 - 2 / 16
     assert sym.histogram_entropy([3, 0, 1]) == sym.histogram_entropy([0.75, 0.25])
+
+
+def test_piece_metrics_use_windows_of_1_and_4_bars_and_the_pieces_grid():
+    # five bars of 1, 2, 1, 4, 1 pitch classes: H1, H2, H4 and H5 all differ
+    bars = [[(0, 60)], [(0, 60), (4, 62)], [(0, 64)], [(0, 60), (2, 62), (4, 64), (6, 65)], [(3, 67)]]
+    m = sym.piece_metrics(bars)
+    assert m["H1"] == sym.pitch_class_entropy(bars, 1) != sym.pitch_class_entropy(bars, 2)
+    assert m["H4"] == sym.pitch_class_entropy(bars, 4) != sym.pitch_class_entropy(bars, 5)
+    assert m["GS"] == sym.grooving_similarity(bars, 16) and (m["bars"], m["notes"]) == (5, 9)
+    assert sym.piece_metrics(bars, 8)["GS"] == sym.grooving_similarity(bars, 8) != m["GS"]
+    assert sym.piece_metrics([]) == {"H1": None, "H4": None, "GS": None, "bars": 0, "notes": 0}
+    # two pieces of one name (from different folders) keep their order in the table
+    a, b = {"H1": 1.0, "H4": 1.0, "GS": 0.5}, {"H1": 2.0, "H4": None, "GS": None}
+    assert sym.homework_csv([("x", a), ("x", b)]).splitlines()[1:3] == ["x,1.0000,1.0000,0.5000", "x,2.0000,,"]

@@ -97,8 +97,7 @@ def grooving_similarity(bars: Bars, positions: int = 16) -> float | None:
 
 
 def piece_metrics(bars: Bars, positions: int = 16) -> dict[str, Any]:
-    return {"H1": pitch_class_entropy(bars, 1) if bars else None,
-            "H4": pitch_class_entropy(bars, 4) if bars else None,
+    return {"H1": pitch_class_entropy(bars, 1), "H4": pitch_class_entropy(bars, 4),  # None without notes
             "GS": grooving_similarity(bars, positions), "bars": len(bars),
             "notes": sum(len(b) for b in bars)}
 
