@@ -75,8 +75,9 @@ def test_edges_and_the_run_summary():
     # a pitch straight after a Bar sits at position 0
     assert sym.bars_from_tokens(["Bar_None", "Pitch_60", "Position_3", "Pitch_62", "Bar_None", "Pitch_64"]) == \
         [[(0, 60), (3, 62)], [(0, 64)]]
-    with pytest.raises(ValueError, match="at least 1 bar"):
+    with pytest.raises(ValueError) as err:
         sym.pitch_class_entropy([[(0, 60)]], 0)
+    assert str(err.value) == "window must be at least 1 bar"
     assert sym.grooving_similarity([[], []], 16) == 1.0  # two empty bars groove alike
     assert sym.mean_row([{"H1": None, "H4": 2.0, "GS": float("nan")}, {"H1": None, "H4": 3.0, "GS": 0.5}]) == \
         {"H1": None, "H4": 2.5, "GS": 0.5}

@@ -66,13 +66,10 @@ def pitch_class_entropy(bars: Bars, window: int) -> float | None:
     n = len(bars)
     window = min(window, n)
     values = []
-    for start in range(0, n - window + 1):
-        counts = np.zeros(12)
-        for bar in bars[start:start + window]:
-            for _, pitch in bar:
-                counts[pitch % 12] += 1
-        if counts.sum() > 0:
-            values.append(histogram_entropy(counts))
+    for start in range(n - window + 1):
+        classes = [pitch % 12 for bar in bars[start:start + window] for _, pitch in bar]
+        if classes:  # windows without notes are left out
+            values.append(histogram_entropy(np.bincount(classes)))
     return float(np.mean(values)) if values else None
 
 
