@@ -110,3 +110,10 @@ def test_piece_metrics_use_windows_of_1_and_4_bars_and_the_pieces_grid():
     # two pieces of one name (from different folders) keep their order in the table
     a, b = {"H1": 1.0, "H4": 1.0, "GS": 0.5}, {"H1": 2.0, "H4": None, "GS": None}
     assert sym.homework_csv([("x", a), ("x", b)]).splitlines()[1:3] == ["x,1.0000,1.0000,0.5000", "x,2.0000,,"]
+
+
+def test_the_run_summary_rounds_to_4_places_and_counts_finished_pieces_only():
+    records = [{"status": "ok", "result": {"H1": 1 / 3, "H4": None, "GS": 0.123456}},
+               {"status": "skipped", "result": {"H1": 9.0, "H4": 9.0, "GS": 9.0}},  # an existing output
+               {"status": "ok", "result": {}}]
+    assert sym.summarize(records) == {"mean": {"H1": 0.3333, "H4": None, "GS": 0.1235}}
