@@ -484,3 +484,27 @@ def test_preset_role_defaults_and_what_counts_as_processing():
     assert RoleSettings(highpass_hz=80.0).processed and RoleSettings(eq=(EqBand("peak", 1000.0, 2.0),)).processed
     assert RoleSettings(compressor=CompressorSpec(-20.0, 2.0)).processed
     assert Preset("p", roles={"vocals": plain}).for_role("drums") == RoleSettings()  # no "other" either
+
+
+def test_preset_compressor_and_eq_values_are_read_as_written(tmp_path):
+    from mirctl.mixpresets import CompressorSpec, EqBand, load_preset
+
+    path = tmp_path / "p.toml"
+    path.write_text('[roles.drums]\ncompressor = { threshold_db = -80, ratio = 100, attack_ms = 1000, '
+                    'release_ms = 1 }\neq = [{ type = "high_shelf", hz = 30000, gain_db = -24, q = 20 }, '
+                    '{ type = "peak", hz = 10, gain_db = 24, q = 0.1 }]\n'
+                    '[roles.bass]\ncompressor = { threshold_db = 0, ratio = 1, attack_ms = 0.01, release_ms = 5000 }\n')
+    preset = load_preset(str(path))
+    assert preset.for_role("drums").compressor == CompressorSpec(-80.0, 100.0, 1000.0, 1.0)
+    assert preset.for_role("bass").compressor == CompressorSpec(0.0, 1.0, 0.01, 5000.0)
+    assert preset.for_role("drums").eq == (EqBand("high_shelf", 30000.0, -24.0, 20.0), EqBand("peak", 10.0, 24.0, 0.1))
+    where, err = _preset_error(tmp_path, "[roles.vocals]\ncompressor = { threshold_db = -20, ratio = 2, "
+                                         "attack_ms = 1000.5 }\n")
+    assert err.message == f"{where} [roles.vocals].compressor: attack_ms = 1000.5 is outside 0.01 … 1000"
+    where, err = _preset_error(tmp_path, "[roles.vocals]\ncompressor = 3\n")
+    assert err.message == f"{where} [roles.vocals].compressor must be a table, got 3"
+    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [{ type = \"peak\", hz = 100, gain_db = 1, "
+                                         "width = 2 }]\n")
+    assert err.message == f"{where} [roles.vocals].eq[0]: unknown key(s) width"
+    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [{ type = \"notch\", hz = 100, gain_db = 1 }]\n")
+    assert err.message == f"{where} [roles.vocals].eq[0]: type must be one of peak, low_shelf, high_shelf, got 'notch'"
