@@ -508,3 +508,11 @@ def test_preset_compressor_and_eq_values_are_read_as_written(tmp_path):
     assert err.message == f"{where} [roles.vocals].eq[0]: unknown key(s) width"
     where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [{ type = \"notch\", hz = 100, gain_db = 1 }]\n")
     assert err.message == f"{where} [roles.vocals].eq[0]: type must be one of peak, low_shelf, high_shelf, got 'notch'"
+
+
+def test_preset_master_table_errors_name_it(tmp_path):
+    where, err = _preset_error(tmp_path, "master = 3\n")
+    assert err.message == f"{where} [master] must be a table, got 3"
+    where, err = _preset_error(tmp_path, "[master]\nlimiter = true\n")
+    assert (err.message, err.hint) == (f"{where} [master]: unknown key(s) limiter",
+                                       "allowed: balance, normalize, glue, reverb")
