@@ -516,3 +516,17 @@ def test_preset_master_table_errors_name_it(tmp_path):
     where, err = _preset_error(tmp_path, "[master]\nlimiter = true\n")
     assert (err.message, err.hint) == (f"{where} [master]: unknown key(s) limiter",
                                        "allowed: balance, normalize, glue, reverb")
+
+
+@pytest.mark.parametrize("key, lo, hi", [("level", -60, 24), ("highpass_hz", 10, 2000), ("pan", -1, 1),
+                                         ("send_db", -100, 0)])
+def test_preset_role_values_take_their_range_ends_and_nothing_past_them(tmp_path, key, lo, hi):
+    from mirctl.mixpresets import load_preset
+
+    for value in (lo, hi):
+        path = tmp_path / "ok.toml"
+        path.write_text(f"[roles.vocals]\n{key} = {value}\n")
+        assert getattr(load_preset(str(path)).for_role("vocals"), key) == value
+    for value in (lo - 0.5, hi + 0.5):
+        where, err = _preset_error(tmp_path, f"[roles.vocals]\n{key} = {value}\n")
+        assert err.message == f"{where} [roles.vocals]: {key} = {value} is outside {lo} … {hi}"
