@@ -131,7 +131,7 @@ def tune_thresholds(reference: np.ndarray, estimate: np.ndarray, grid: np.ndarra
     """Per-tag decision thresholds that maximise each tag's F1 on (reference, estimate):
     of the grid points (0.01 … 0.99) with the best F1, the middle one, which leaves the
     widest margin on both sides. A tag without both positives and negatives keeps 0.5."""
-    grid = np.round(np.arange(1, 100) / 100, 2) if grid is None else np.asarray(grid)
+    grid = np.arange(1, 100) / 100 if grid is None else np.asarray(grid)  # 0.01 … 0.99, each the nearest double
     reference = np.asarray(reference, bool)
     out = np.full(reference.shape[1], 0.5)
     for j in range(reference.shape[1]):
