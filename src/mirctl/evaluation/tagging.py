@@ -141,6 +141,6 @@ def tune_thresholds(reference: np.ndarray, estimate: np.ndarray, grid: np.ndarra
         predicted = estimate[:, j][None, :] >= grid[:, None]  # (grid, files)
         tp = (predicted & y).sum(axis=1)
         half_f1 = tp / (predicted.sum(axis=1) + y.sum())  # F1 = 2 tp / (predicted + positives)
-        best = np.flatnonzero(half_f1 >= half_f1.max() - 1e-12)
+        best = np.flatnonzero(half_f1 == half_f1.max())  # exact: equal fractions divide to equal doubles
         out[j] = grid[best[len(best) // 2]]
     return out
