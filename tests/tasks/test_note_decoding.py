@@ -196,7 +196,7 @@ def test_frame_times_equal_basic_pitchs(n_frames):
     np.testing.assert_allclose(nd.frame_times(n_frames), nc.model_frames_to_time(n_frames), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("n_samples", [1, 1000, nd.WINDOW_SAMPLES - 3840, nd.WINDOW_SAMPLES, 100_000, 3 * 40004 + 7])
+@pytest.mark.parametrize("n_samples", [0, 1, 1000, nd.WINDOW_SAMPLES - 3840, nd.WINDOW_SAMPLES, 100_000, 3 * 40004 + 7])
 def test_windows_and_stitching_equal_basic_pitchs(n_samples):
     rng = np.random.default_rng(n_samples)
     audio = rng.standard_normal(n_samples).astype(np.float32)

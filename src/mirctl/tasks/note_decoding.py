@@ -37,14 +37,15 @@ def frame_windows(mono_22k: np.ndarray) -> np.ndarray:
 
     Half the overlap is zero-padded in front, so every kept frame has context.
     """
-    overlap = OVERLAP_FRAMES * HOP
-    hop = WINDOW_SAMPLES - overlap
-    padded = np.concatenate([np.zeros(overlap // 2), mono_22k])  # made float32 once copied into ``out``
-    n_windows = max(1, math.ceil(padded.size / hop))
+    lead = OVERLAP_FRAMES * HOP // 2  # the zeros in front
+    hop = WINDOW_SAMPLES - 2 * lead
+    n_windows = max(1, math.ceil((lead + mono_22k.size) / hop))
     out = np.zeros((n_windows, WINDOW_SAMPLES, 1), dtype=np.float32)
-    for w in range(n_windows):
-        chunk = padded[w * hop : w * hop + WINDOW_SAMPLES]
-        out[w, : chunk.size, 0] = chunk
+    for w in range(n_windows):  # copied straight from the audio: no padded copy of a whole song
+        start = w * hop - lead  # where the window starts in the audio (< 0 for the first)
+        chunk = mono_22k[max(start, 0) : start + WINDOW_SAMPLES]
+        skip = max(-start, 0)
+        out[w, skip : skip + chunk.size, 0] = chunk
     return out
 
 
