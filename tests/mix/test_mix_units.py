@@ -399,44 +399,45 @@ def _preset_error(tmp_path, text):
     return str(path), err.value
 
 
-def test_preset_errors_name_the_file_table_and_key_and_hint_the_fix(tmp_path):
-    where, err = _preset_error(tmp_path, "[roles.vocals]\nlevle = 1\n")
-    assert err.message == f"{where} [roles.vocals]: unknown key(s) levle"
-    assert err.hint == "allowed: level, highpass_hz, eq, compressor, pan, send_db"
-    where, err = _preset_error(tmp_path, "colour = 1\nshade = 2\n")
-    assert (err.message, err.hint) == (f"{where}: unknown key(s) colour, shade",
-                                       "allowed: extends, description, master, roles")
-    where, err = _preset_error(tmp_path, "[master]\nbalance = 1\n")
-    assert err.message == f"{where} [master]: balance must be true or false"
-    where, err = _preset_error(tmp_path, "[master]\nglue = { threshold_db = -20, ratio = 2, knee = 3 }\n")
-    assert err.message == f"{where} [master].glue: unknown key(s) knee"
-    assert err.hint == "allowed: threshold_db, ratio, attack_ms, release_ms"
-    where, err = _preset_error(tmp_path, "[master]\nreverb = 0.5\n")
-    assert err.message == f"{where} [master].reverb must be a table, got 0.5"
-    where, err = _preset_error(tmp_path, "[master]\nreverb = { damping = 1.5 }\n")
-    assert err.message == f"{where} [master].reverb: damping = 1.5 is outside 0 … 1"
-    where, err = _preset_error(tmp_path, "roles = 3\n")
-    assert err.message == f"{where} [roles] must be a table, got 3"
-    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [{ type = \"peak\", hz = 100, gain_db = 1 }, "
-                                         "{ type = \"low_shelf\", hz = 100 }]\n")
-    assert err.message == f"{where} [roles.vocals].eq[1] needs hz and gain_db"
-    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [3]\n")
-    assert err.message == f"{where} [roles.vocals].eq[0] must be a table, got 3"
-    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [{ hz = 100, gain_db = 1 }]\n")
-    assert err.message == f"{where} [roles.vocals].eq[0]: type must be one of peak, low_shelf, high_shelf, got None"
-    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = \"bright\"\n")
-    assert err.message == (f"{where} [roles.vocals].eq must be a list of bands, e.g. "
-                           '[{ type = "peak", hz = 3000, gain_db = 2 }]')
-    where, err = _preset_error(tmp_path, "[roles.vocals]\ncompressor = { threshold_db = -20 }\n")
-    assert err.message == f"{where} [roles.vocals].compressor needs threshold_db and ratio"
-    where, err = _preset_error(tmp_path, "[roles.vocals]\ncompressor = { threshold_db = -20, ratio = 2, "
-                                         "release_ms = 5001 }\n")
-    assert err.message == f"{where} [roles.vocals].compressor: release_ms = 5001 is outside 1 … 5000"
-    where, err = _preset_error(tmp_path, "[roles.kazoo]\nlevel = 1\n")
-    assert err.message == f"{where}: [roles.kazoo] is not a stem role"
-    assert err.hint == "roles: vocals, drums, bass, piano, guitar, strings, brass, synth, other"
-    where, err = _preset_error(tmp_path, "[roles.vocals\n")
-    assert err.message.startswith(f"{where} is not valid TOML: ")
+PRESET_ERRORS = [  # (preset file, message after its path, hint)
+    ("[roles.vocals]\nlevle = 1\n", " [roles.vocals]: unknown key(s) levle",
+     "allowed: level, highpass_hz, eq, compressor, pan, send_db"),
+    ("colour = 1\nshade = 2\n", ": unknown key(s) colour, shade", "allowed: extends, description, master, roles"),
+    ("master = 3\n", " [master] must be a table, got 3", None),
+    ("[master]\nlimiter = true\n", " [master]: unknown key(s) limiter", "allowed: balance, normalize, glue, reverb"),
+    ("[master]\nbalance = 1\n", " [master]: balance must be true or false", None),
+    ("[master]\nglue = { threshold_db = -20, ratio = 2, knee = 3 }\n", " [master].glue: unknown key(s) knee",
+     "allowed: threshold_db, ratio, attack_ms, release_ms"),
+    ("[master]\nreverb = 0.5\n", " [master].reverb must be a table, got 0.5", None),
+    ("[master]\nreverb = { damping = 1.5 }\n", " [master].reverb: damping = 1.5 is outside 0 … 1", None),
+    ("roles = 3\n", " [roles] must be a table, got 3", None),
+    ("[roles.kazoo]\nlevel = 1\n", ": [roles.kazoo] is not a stem role",
+     "roles: vocals, drums, bass, piano, guitar, strings, brass, synth, other"),
+    ('[roles.vocals]\neq = [{ type = "peak", hz = 100, gain_db = 1 }, { type = "low_shelf", hz = 100 }]\n',
+     " [roles.vocals].eq[1] needs hz and gain_db", None),
+    ("[roles.vocals]\neq = [3]\n", " [roles.vocals].eq[0] must be a table, got 3", None),
+    ("[roles.vocals]\neq = [{ hz = 100, gain_db = 1 }]\n",
+     " [roles.vocals].eq[0]: type must be one of peak, low_shelf, high_shelf, got None", None),
+    ('[roles.vocals]\neq = [{ type = "notch", hz = 100, gain_db = 1 }]\n',
+     " [roles.vocals].eq[0]: type must be one of peak, low_shelf, high_shelf, got 'notch'", None),
+    ('[roles.vocals]\neq = [{ type = "peak", hz = 100, gain_db = 1, width = 2 }]\n',
+     " [roles.vocals].eq[0]: unknown key(s) width", "allowed: type, hz, gain_db, q"),
+    ('[roles.vocals]\neq = "bright"\n',
+     ' [roles.vocals].eq must be a list of bands, e.g. [{ type = "peak", hz = 3000, gain_db = 2 }]', None),
+    ("[roles.vocals]\ncompressor = 3\n", " [roles.vocals].compressor must be a table, got 3", None),
+    ("[roles.vocals]\ncompressor = { threshold_db = -20 }\n", " [roles.vocals].compressor needs threshold_db and ratio",
+     None),
+    ("[roles.vocals]\ncompressor = { threshold_db = -20, ratio = 2, attack_ms = 1000.5 }\n",
+     " [roles.vocals].compressor: attack_ms = 1000.5 is outside 0.01 … 1000", None),
+    ("[roles.vocals]\ncompressor = { threshold_db = -20, ratio = 2, release_ms = 5001 }\n",
+     " [roles.vocals].compressor: release_ms = 5001 is outside 1 … 5000", None),
+]
+
+
+@pytest.mark.parametrize("text, message, hint", PRESET_ERRORS)
+def test_preset_errors_name_the_file_table_and_key_and_hint_the_fix(tmp_path, text, message, hint):
+    where, err = _preset_error(tmp_path, text)
+    assert (err.message, err.hint) == (where + message, hint)
 
 
 def test_preset_names_and_files_and_a_chain_of_extends(tmp_path):
@@ -472,6 +473,8 @@ def test_preset_names_and_files_and_a_chain_of_extends(tmp_path):
     with pytest.raises(UsageError) as err:
         load_preset(str(loop_a))
     assert err.value.message == f"{loop_a}: presets extend each other in a loop (a → b → a)"
+    where, bad = _preset_error(tmp_path, "[roles.vocals\n")
+    assert bad.message.startswith(f"{where} is not valid TOML: ")
 
 
 def test_preset_role_defaults_and_what_counts_as_processing():
@@ -498,24 +501,6 @@ def test_preset_compressor_and_eq_values_are_read_as_written(tmp_path):
     assert preset.for_role("drums").compressor == CompressorSpec(-80.0, 100.0, 1000.0, 1.0)
     assert preset.for_role("bass").compressor == CompressorSpec(0.0, 1.0, 0.01, 5000.0)
     assert preset.for_role("drums").eq == (EqBand("high_shelf", 30000.0, -24.0, 20.0), EqBand("peak", 10.0, 24.0, 0.1))
-    where, err = _preset_error(tmp_path, "[roles.vocals]\ncompressor = { threshold_db = -20, ratio = 2, "
-                                         "attack_ms = 1000.5 }\n")
-    assert err.message == f"{where} [roles.vocals].compressor: attack_ms = 1000.5 is outside 0.01 … 1000"
-    where, err = _preset_error(tmp_path, "[roles.vocals]\ncompressor = 3\n")
-    assert err.message == f"{where} [roles.vocals].compressor must be a table, got 3"
-    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [{ type = \"peak\", hz = 100, gain_db = 1, "
-                                         "width = 2 }]\n")
-    assert err.message == f"{where} [roles.vocals].eq[0]: unknown key(s) width"
-    where, err = _preset_error(tmp_path, "[roles.vocals]\neq = [{ type = \"notch\", hz = 100, gain_db = 1 }]\n")
-    assert err.message == f"{where} [roles.vocals].eq[0]: type must be one of peak, low_shelf, high_shelf, got 'notch'"
-
-
-def test_preset_master_table_errors_name_it(tmp_path):
-    where, err = _preset_error(tmp_path, "master = 3\n")
-    assert err.message == f"{where} [master] must be a table, got 3"
-    where, err = _preset_error(tmp_path, "[master]\nlimiter = true\n")
-    assert (err.message, err.hint) == (f"{where} [master]: unknown key(s) limiter",
-                                       "allowed: balance, normalize, glue, reverb")
 
 
 @pytest.mark.parametrize("key, lo, hi", [("level", -60, 24), ("highpass_hz", 10, 2000), ("pan", -1, 1),
