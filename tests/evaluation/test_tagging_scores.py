@@ -78,10 +78,14 @@ def test_figures_a_tag_cannot_have_are_none_and_left_out_of_the_macro_mean():
 
 
 def test_the_macro_mean_is_taken_before_rounding():
-    reference = np.array([[1, 1, 1], [0, 0, 0], [1, 1, 1]], bool)
-    estimate = np.array([[0.9, 0.9, 0.9], [0.6, 0.6, 0.6], [0.9, 0.9, 0.9]])
-    res = tagging.evaluate(reference, estimate, ["a", "b", "c"])
-    assert res["tags"]["a"]["precision"] == 0.6667 and res["macro"]["precision"] == 0.6667  # not 0.66670
+    # precisions 1/8 and 1/7: their mean is 0.13393 -> 0.1339, the mean of 0.125 and 0.1429 rounds to 0.134
+    reference = np.zeros((8, 2), bool)
+    reference[0] = True
+    estimate = np.full((8, 2), 0.9)
+    estimate[7, 1] = 0.1
+    res = tagging.evaluate(reference, estimate, ["a", "b"])
+    assert (res["tags"]["a"]["precision"], res["tags"]["b"]["precision"]) == (0.125, 0.1429)
+    assert res["macro"]["precision"] == 0.1339
     reference = np.array([[1, 1], [1, 0], [0, 1], [0, 0], [1, 1], [0, 0], [0, 0]], bool)
     estimate = np.array([[0.9, 0.9], [0.9, 0.1], [0.9, 0.9], [0.9, 0.9], [0.9, 0.9], [0.9, 0.1], [0.9, 0.1]])
     res = tagging.evaluate(reference, estimate, ["a", "b"])
