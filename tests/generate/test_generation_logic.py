@@ -111,7 +111,9 @@ def test_helpers(lm):
     assert lm.tokenizer[gen.start_tokens(v, 121)[-1]] == "Tempo_122.58"
     assert lm.tokenizer[v.tempo_token(300)] == "Tempo_200.0"
     seeds = {gen.item_seed(0, f"{i:03d}") for i in range(100)} | {gen.item_seed(1, f"{i:03d}") for i in range(100)}
-    assert len(seeds) == 200
+    assert len(seeds) == 200 and max(seeds) < 2**32  # torch's CPU generator keeps 32 bits of a seed
+    assert gen.item_seed(0, "007") == __import__("zlib").crc32(b"007")
+    assert len({gen.item_seed(s, "007") for s in (0, 1, 2**31, 2**32 - 1, 12345)}) == 5
     assert gen.item_seed(0, "007") == gen.item_seed(0, "007") != gen.item_seed(0, "007.mid")
 
 

@@ -173,11 +173,17 @@ def prompt_bars_done(prompt: list[int], vocab: Vocab) -> int:
     return max(0, bars_in(prompt, vocab) - 1)
 
 
+#: an odd multiplier (2^32 / the golden ratio): for one name, ``--seed`` 0 … 2^32 - 1 give
+#: 2^32 different generator seeds
+_SEED_STEP = 0x9E3779B1
+
+
 def item_seed(seed: int, name: str) -> int:
     """The generator seed of the item called ``name`` (``007``, or a prompt's file name):
-    ``--seed`` and the name's CRC-32, so an item is the same piece however it was asked
-    for (``-n 20``, ``--names 007``, a shard, a resumed run)."""
-    return seed * 2**32 + zlib.crc32(name.encode("utf-8"))
+    from ``--seed`` and the name's CRC-32, so an item is the same piece however it was
+    asked for (``-n 20``, ``--names 007``, a shard, a resumed run). It stays below 2^32:
+    torch's CPU generator keeps only a seed's low 32 bits."""
+    return (zlib.crc32(name.encode("utf-8")) + seed * _SEED_STEP) % 2**32
 
 
 def prompt_ids(lm: Any, path: Path, prompt_bars: int | None) -> list[int]:

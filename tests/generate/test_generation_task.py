@@ -1,0 +1,184 @@
+"""generate-midi's Task methods with a spy network whose pitches depend on the seed:
+batches of generated items (each piece the same whoever shares its batch), the pieces
+kept for later items, per-item seeds, prompts, the record, the output slots and the
+--max-tokens warning; fast enough for mutation testing."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("miditok")
+
+from test_generation_logic import GrammarNet  # noqa: E402
+
+from mirctl.backends import remi  # noqa: E402
+from mirctl.errors import MirctlWarning  # noqa: E402
+from mirctl.pipeline.spec import InputItem  # noqa: E402
+from mirctl.tasks import midi_generation as gen  # noqa: E402
+from mirctl.types import AudioOut, GeneratedSource, ImageOut, MidiOut, MidiSource  # noqa: E402
+
+
+class CoinNet(GrammarNet):
+    """GrammarNet for a batch of rows, whose first note of a bar is Pitch_60 or Pitch_67
+    at even odds: the pieces differ with each row's generator."""
+
+    def __init__(self, tok) -> None:
+        super().__init__(tok)
+        self.other = tok.vocab["Pitch_67"]
+
+    def new_cache(self):
+        return [{}]
+
+    def forward(self, ids, cache=None, start=0):
+        rows = []
+        for b in range(ids.shape[0]):
+            history = ids[b].tolist()
+            if cache is not None:
+                history = cache[0].setdefault(b, [])
+                history.extend(ids[b].tolist())
+            bars = [i for i, t in enumerate(history) if t == self.bar]
+            offset = len(history) - bars[-1] if bars else len(self.chain)
+            nxt = self.chain[offset] if offset < len(self.chain) else self.bar
+            logits = torch.full((ids.shape[1], self.cfg.vocab), -10.0)
+            logits[-1, nxt] = 10.0
+            if offset == 2:  # the first pitch of a bar comes next
+                logits[-1, self.other] = 10.0
+            logits[-1, self.eos] = 20.0
+            rows.append(logits)
+        return torch.stack(rows)
+
+
+@pytest.fixture()
+def lm():
+    tok = remi.make_tokenizer()
+    return SimpleNamespace(net=CoinNet(tok), tokenizer=tok, vocab=gen.Vocab(tok))
+
+
+def generated(name: str, index: int = 0) -> GeneratedSource:
+    return GeneratedSource(Path(name), name, index)
+
+
+def pitches(ids, lm) -> list[int]:
+    return [int(lm.tokenizer[i].split("_")[1]) for i in ids if lm.tokenizer[i].startswith("Pitch_")]
+
+
+def alone(lm, name: str, params: gen.Params) -> list[int]:
+    """The piece ``name`` sampled by itself (a full batch of copies of it)."""
+    start = gen.start_tokens(lm.vocab, params.tempo)
+    return gen.continue_many(lm, [start], params, [gen.item_seed(params.seed, name)], lambda f: None,
+                             rows=gen.BATCH)[0][0]
+
+
+def test_seeds_change_the_piece_and_a_piece_does_not_depend_on_its_batch(lm):
+    params = gen.Params(bars=6, seed=3)
+    names = [f"{i:03d}" for i in range(6)]
+    task = gen.Generation(name="generate-midi", ref="x", shape="generated", input_kind="midi")
+    task.plan_ahead(params, [InputItem(Path(n), kind="generated", index=i) for i, n in enumerate(names)])
+    assert task._upcoming == names
+    calls = []
+    real = gen.continue_many
+
+    def counting(*args, **kwargs):
+        calls.append(len(args[1]))
+        return real(*args, **kwargs)
+
+    gen.continue_many = counting
+    try:
+        progress: list[float] = []
+        first = task._generated(lm, "000", params, progress.append)  # the batch 000…003
+        assert calls == [gen.BATCH] and set(lm.pending) == {"001", "002", "003"}
+        later = []
+        kept = {n: task._generated(lm, n, params, later.append)[0] for n in ("001", "002", "003")}
+        assert calls == [gen.BATCH] and later == [1.0] * 3 and lm.pending == {}
+        task._generated(lm, "004", params, lambda f: None)  # the last two: a batch of 004 and 005
+        assert calls == [gen.BATCH, 2] and set(lm.pending) == {"005"}
+        kept["005"] = task._generated(lm, "005", params, lambda f: None)[0]
+        unplanned, _ = task._generated(lm, "zzz", params, lambda f: None)  # not planned: sampled alone
+        assert calls[-1] == 1 and len(calls) == 3
+    finally:
+        gen.continue_many = real
+    assert progress[-1] == 1.0 and progress == sorted(progress) and len(progress) > 2
+    assert first[0] == alone(lm, "000", params) and kept["003"] == alone(lm, "003", params)
+    assert kept["005"] == alone(lm, "005", params)
+    assert unplanned == alone(lm, "zzz", params)
+    assert first[1] == {"tokens": len(first[0]) - 3 + 1, "bars": 6, "complete": True}  # + the Bar that ended it
+    pieces = {tuple(pitches(alone(lm, n, params), lm)) for n in names}
+    assert len(pieces) == len(names)  # six seeds, six different pieces
+    assert pitches(alone(lm, "000", gen.Params(bars=6, seed=4)), lm) != pitches(first[0], lm)
+
+
+def test_process_records_the_piece_and_writes_its_midi(lm):
+    params = gen.Params(bars=2, seed=5, tempo=121)
+    result = gen.TASK.process(lm, generated("007", 7), params, lambda f: None)
+    assert set(result.outputs) == {"midi"} and isinstance(result.outputs["midi"], MidiOut)
+    ids = alone(lm, "007", params)
+    midi, notes = gen.decoded(lm, ids)
+    assert result.data == {"tokens": len(ids) - 4 + 1, "bars": 2, "complete": True,
+                           "seed": gen.item_seed(5, "007"), "notes": notes}
+    # the tempo token takes the place of the first bar's first pitch: 1 + 2 notes
+    assert notes == 3 and lm.tokenizer[ids[3]] == "Tempo_122.58"
+    written = result.outputs["midi"].midi
+    assert [m.dict() for t in written.tracks for m in t] == [m.dict() for t in midi.tracks for m in t]
+
+
+def test_a_prompt_is_continued_and_named_in_the_record(lm, tmp_path):
+    from test_remi import write_song
+
+    song = tmp_path / "prompt.mid"
+    write_song(song, offset=0)  # two bars
+    assert isinstance(gen.TASK.read(InputItem(song)), MidiSource) and gen.TASK.read(InputItem(song)).midi is None
+    params = gen.Params(bars=3, prompt_bars=1, seed=2)
+    result = gen.TASK.process(lm, MidiSource(song, None), params, lambda f: None)
+    assert result.data["prompt"] == str(song) and result.data["prompt_bars"] == 1
+    assert result.data["seed"] == gen.item_seed(2, "prompt.mid") and result.data["bars"] == 3
+    prompt = gen.prompt_ids(lm, song, 1)
+    ids, facts = gen.continue_ids(lm, prompt, params, gen.item_seed(2, "prompt.mid"), lambda f: None)
+    assert result.data["tokens"] == facts["tokens"] and result.data["notes"] == gen.decoded(lm, ids)[1]
+
+
+def test_an_item_cut_short_warns_with_its_numbers(lm):
+    with pytest.warns(MirctlWarning, match=r"^008: stopped at --max-tokens after 2 of 4 bars \(12 tokens\); raise"):
+        result = gen.TASK.process(lm, generated("008"), gen.Params(bars=4, max_tokens=12), lambda f: None)
+    # 7 tokens end bar 1, the 8th opens bar 2, the 10th is its first note
+    assert result.data["complete"] is False and result.data["bars"] == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gen.TASK.process(lm, generated("009"), gen.Params(bars=1), lambda f: None)  # whole: no warning
+
+
+def test_render_and_plot_outputs(lm, tmp_path):
+    pytest.importorskip("matplotlib")
+    params = gen.Params(bars=2, render=True, plot=True, sample_rate=22050)
+    slots = gen.TASK.slots(params)
+    assert [(s.key, s.fields) for s in slots] == [("midi", {"output": "midi", "ext": "mid"}),
+                                                   ("audio", {"output": "audio", "ext": "wav"}),
+                                                   ("plot", {"output": "plot", "ext": "png"})]
+    assert [s.key for s in gen.TASK.slots(gen.Params())] == ["midi"]
+    assert [s.key for s in gen.TASK.slots(gen.Params(plot=True))] == ["midi", "plot"]
+    result = gen.TASK.process(lm, generated("000"), params, lambda f: None)
+    audio = result.outputs["audio"]
+    assert isinstance(audio, AudioOut) and audio.sr == 22050 and audio.wav.shape[0] == 2
+    assert result.data["duration_s"] == round(audio.wav.shape[1] / 22050, 3)
+    assert float(abs(audio.wav).max()) > 0.01  # the notes sound
+    picture = result.outputs["plot"]
+    assert isinstance(picture, ImageOut)
+    png = tmp_path / "roll.png"
+    picture.render(str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_model_name_and_generated_items_read(tmp_path):
+    assert gen.TASK.model_name(gen.Params()) == "pop909-remi"
+    folder = tmp_path / "runs" / "my-lm"
+    folder.mkdir(parents=True)
+    assert gen.TASK.model_name(gen.Params(model=str(folder))) == "my-lm"
+    assert gen.TASK.model_name(gen.Params(model=str(tmp_path / "missing"))) == str(tmp_path / "missing")
+    source = gen.TASK.read(InputItem(Path("012"), kind="generated", index=12))
+    assert isinstance(source, GeneratedSource) and source.name == "012" and source.index == 12
+    with pytest.raises(Exception, match="--bars"):
+        gen.TASK.validate(gen.Params(bars=0))
