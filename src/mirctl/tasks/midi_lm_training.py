@@ -139,6 +139,7 @@ class MidiLMTraining(Trainable):
         files = find_midi(data)
         train_files, valid_files = split_songs(files, params.valid_fraction)
         tokenizer = remi.make_tokenizer()
+        first_pitch, n_pitch = pitch_ids(tokenizer)
         songs, skipped = {}, []
         for path in files:
             try:
@@ -146,9 +147,9 @@ class MidiLMTraining(Trainable):
             except InputError as err:
                 skipped.append(f"{path}: {err.message}")
                 continue
-            if ids:
+            if any(first_pitch <= t < first_pitch + n_pitch for t in ids):
                 songs[path] = ids
-            else:
+            else:  # a file without notes still gives a bar, a position and a tempo
                 skipped.append(f"{path}: no notes")
         bos, eos = tokenizer["BOS_None"], tokenizer["EOS_None"]
         train = build_stream([songs[p] for p in train_files if p in songs], bos, eos, params.context)
@@ -158,7 +159,6 @@ class MidiLMTraining(Trainable):
                              hint="add MIDI files or lower --context")
         if len(valid.tokens) < 2:
             raise UsageError(f"the validation songs in {data} give no tokens", hint="raise --valid-fraction")
-        first_pitch, n_pitch = pitch_ids(tokenizer)
         # the runner hands collate() example indices only: what they index is kept here
         self._stream, self._pad, self._pitch = train, tokenizer.pad_token_id, (first_pitch, n_pitch)
         data = Path(data).resolve()

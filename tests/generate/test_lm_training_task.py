@@ -1,0 +1,177 @@
+"""`train generate-midi`'s Trainable methods one by one on a tiny corpus: the option
+checks and their edges, what prepare() reads, skips and records, the training windows
+collate() cuts (and transposes), loss/evaluate against the network's own numbers, the
+schedule, the card, bf16 autocast; fast enough for mutation testing."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("miditok")
+
+from test_train_generate import write_corpus  # noqa: E402
+
+from mirctl.backends import remi  # noqa: E402
+from mirctl.backends.midi_lm import MidiLM, sequence_loss  # noqa: E402
+from mirctl.errors import UsageError  # noqa: E402
+from mirctl.tasks import midi_lm_training as lt  # noqa: E402
+
+SMALL = lt.Params(layers=1, dim=16, heads=2, context=32, valid_fraction=0.25, warmup=3, cooldown=0.5)
+
+
+@pytest.mark.parametrize("bad, words", [
+    (dict(dim=30, heads=4), "--dim 30 must split into --heads 4"),  # 30 / 4 is no whole number
+    (dict(dim=36, heads=4), "--dim 36 must split into --heads 4"),  # heads of 9: odd, no rotary pairs
+    (dict(context=15), "--context must be at least 16"),
+    (dict(valid_fraction=0.0), "--valid-fraction"), (dict(valid_fraction=1.0), "--valid-fraction"),
+    (dict(cooldown=1.0), "--cooldown"), (dict(cooldown=-0.01), "--cooldown")])
+def test_option_checks(bad, words):
+    with pytest.raises(UsageError, match=words):
+        lt.TRAINABLE.validate(lt.Params(**bad))
+
+
+def test_option_edges_are_allowed():
+    for good in (dict(dim=8, heads=4), dict(context=16), dict(valid_fraction=0.01), dict(valid_fraction=0.99),
+                 dict(cooldown=0.0), dict(cooldown=0.99)):
+        lt.TRAINABLE.validate(lt.Params(**good))
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    data = write_corpus(tmp_path / "data", songs=6, bars=4)
+    (data / "0_broken.mid").write_bytes(b"not a midi file")
+    import mido
+
+    mido.MidiFile().save(str(data / "0_empty.mid"))  # encodes to a bar, a position and a tempo: no notes
+    return data
+
+
+def test_prepare_reads_splits_and_records_the_corpus(corpus):
+    trainable = lt.MidiLMTraining()
+    prepared = trainable.prepare(SMALL, corpus, seed=0)
+    tok = remi.make_tokenizer()
+    files = sorted(corpus.glob("*.mid"))  # 0_broken, 0_empty, song00 … song05
+    # the last ceil(8 × 0.25) = 2 files for validation; the broken and the empty one are skipped
+    songs = [remi.encode(tok, remi.prepared_from_file(p)) for p in files[2:]]
+    bos, eos = tok["BOS_None"], tok["EOS_None"]
+    expected = lt.build_stream(songs[:4], bos, eos, 32)
+    assert prepared.train.tokens.tolist() == expected.tokens.tolist() and prepared.train.starts == expected.starts
+    valid = lt.build_stream(songs[4:], bos, eos, 32)
+    assert prepared.valid.tokens.tolist() == valid.tokens.tolist()
+    assert (prepared.train.songs, prepared.valid.songs) == (4, 2)
+    info = prepared.info
+    skipped = info["songs"]["skipped"]
+    assert len(skipped) == 2 and skipped[0].startswith(f"{corpus / '0_broken.mid'}: cannot read")
+    assert skipped[1] == f"{corpus / '0_empty.mid'}: no notes"
+    assert info["songs"]["train"] == 4 and info["songs"]["valid"] == 2
+    assert info["valid_files"] == ["song04.mid", "song05.mid"]
+    assert info["train_tokens"] == len(expected.tokens) and info["valid_tokens"] == len(valid.tokens)
+    assert (info["vocab"], info["pad"]) == (tok.vocab_size, tok.pad_token_id)
+    assert (info["first_pitch"], info["n_pitch"]) == lt.pitch_ids(tok) == (tok["Pitch_21"], 88)
+    assert info["tokenizer"] == remi.tokenizer_card()
+
+
+def test_prepare_refuses_corpora_too_small(tmp_path, corpus):
+    for f in ("0_broken.mid", "0_empty.mid"):  # now last: the validation songs, both skipped
+        (corpus / f).rename(corpus / f"z{f}")
+    with pytest.raises(UsageError, match="validation songs in .* give no tokens") as err:
+        lt.MidiLMTraining().prepare(lt.Params(context=32, valid_fraction=0.25), corpus, seed=0)
+    assert "raise --valid-fraction" in err.value.hint
+    small = write_corpus(tmp_path / "small", songs=2, bars=1)
+    with pytest.raises(UsageError, match="fewer than 1025 tokens") as err:
+        lt.MidiLMTraining().prepare(lt.Params(), small, seed=0)
+    assert "lower --context" in err.value.hint
+
+
+def test_prepare_lists_three_validation_files_then_an_ellipsis(tmp_path):
+    data = write_corpus(tmp_path / "d", songs=10, bars=2)
+    info = lt.MidiLMTraining().prepare(lt.Params(context=16, valid_fraction=0.4), data, seed=0).info
+    assert info["valid_files"] == ["song06.mid", "song07.mid", "song08.mid", "…"]
+    assert info["songs"] == {"train": 6, "valid": 4, "skipped": []}
+    tok = remi.make_tokenizer()
+    valid = [remi.encode(tok, remi.prepared_from_file(data / f"song{i:02d}.mid")) for i in range(6, 10)]
+    assert info["valid_tokens"] == sum(len(v) + 2 for v in valid)
+
+
+def test_collate_cuts_windows_at_a_random_offset_and_transposes_them(tmp_path):
+    data = write_corpus(tmp_path / "d", songs=5, bars=4)
+    trainable = lt.MidiLMTraining()
+    params = lt.Params(context=16, valid_fraction=0.2)
+    stream = trainable.prepare(params, data, seed=0).train
+    last = len(stream.tokens) - 17
+    examples = [stream[0], stream[1], stream[len(stream) - 1]]
+    batch = trainable.collate(examples, np.random.default_rng(5), params)
+    assert batch.dtype == torch.int64 and tuple(batch.shape) == (3, 17)
+    draws = np.random.default_rng(5)
+    for row, start in zip(batch, examples):
+        s = min(last, start + int(draws.integers(0, 16)))
+        assert row.tolist() == stream.tokens[s:s + 17].tolist()
+    # the last window is pushed back to fit: never shorter, never past the end
+    assert all(len(r) == 17 for r in batch)
+    shifted = trainable.collate(examples, np.random.default_rng(5), lt.Params(context=16, transpose=5))
+    first, n = lt.pitch_ids(remi.make_tokenizer())
+    draws = np.random.default_rng(5)  # per window: its offset, then its shift
+    moved = set()
+    for row, start in zip(shifted, examples):
+        s = min(last, start + int(draws.integers(0, 16)))
+        window = stream.tokens[s:s + 17]
+        assert row.tolist() == lt.transpose_window(window, first, n, draws, 5).tolist()
+        is_pitch = (window >= first) & (window < first + n)
+        assert row.numpy()[~is_pitch].tolist() == window[~is_pitch].tolist()
+        moved |= set((row.numpy()[is_pitch] - window[is_pitch]).tolist())
+    assert moved - {0} and all(abs(m) <= 5 for m in moved)
+
+
+def test_build_loss_and_evaluate_are_the_networks_own_numbers(tmp_path):
+    trainable = lt.MidiLMTraining()
+    params = lt.Params(layers=1, dim=16, heads=2, context=32, valid_fraction=0.125)
+    data = write_corpus(tmp_path / "plain", songs=4, bars=4)
+    prepared = trainable.prepare(params, data, seed=0)
+    torch.manual_seed(0)
+    model = trainable.build(params, prepared.info).eval()
+    assert isinstance(model, MidiLM)
+    cfg = model.cfg
+    assert (cfg.vocab, cfg.layers, cfg.dim, cfg.heads, cfg.context, cfg.dropout) == \
+        (prepared.info["vocab"], 1, 16, 2, 32, 0.0)
+    batch = trainable.collate([0, 32], np.random.default_rng(0), params)
+    loss, extra = trainable.loss(model, batch, params)
+    assert extra == {} and loss.item() == pytest.approx(sequence_loss(model, batch, prepared.info["pad"]).item())
+    scores = trainable.evaluate(model, prepared, params)
+    nll, count = lt.window_nll(model, prepared.valid.tokens, 32, prepared.info["pad"])
+    assert scores == {"loss": pytest.approx(nll / count), "ppl": pytest.approx(math.exp(nll / count)),
+                      "tokens": count}
+    assert count == len(prepared.valid.tokens) - 1
+    assert 3.0 < scores["loss"] < 8.0  # an untrained network: about ln(vocab)
+
+
+def test_schedule_card_and_autocast():
+    params = lt.Params(warmup=4, cooldown=0.25)
+    assert [lt.TRAINABLE.lr_scale(s, 20, params) for s in (0, 3, 4, 14, 15, 19)] == [0.25, 1.0, 1.0, 1.0, 1.0, 0.2]
+    assert lt.lr_scale(15, 20, 0, 0.25) == 1.0 and lt.lr_scale(16, 20, 0, 0.25) == 0.8  # last round(5) steps
+    assert lt.lr_scale(0, 10, 0, 0.25) == 1.0 and lt.lr_scale(8, 10, 0, 0.25) == 1.0  # round(2.5) = 2 steps
+    assert lt.lr_scale(9, 10, 0, 0.25) == 0.5 and lt.lr_scale(12, 10, 0, 0.25) == 0.0
+    info = {"tokenizer": {"t": 1}, "vocab": 9, "songs": {"train": 2}, "train_tokens": 5, "valid_tokens": 3,
+            "valid_files": ["a.mid"], "pad": 0}
+    assert lt.TRAINABLE.card(params, info) == {
+        "tokenizer": {"t": 1}, "vocab": 9, "license": "the license of your training data",
+        "data_facts": {"songs": {"train": 2}, "train_tokens": 5, "valid_tokens": 3, "valid_files": ["a.mid"]}}
+    assert isinstance(lt._autocast("cpu", False), contextlib.nullcontext)
+    assert isinstance(lt._autocast("mps", True), contextlib.nullcontext)
+    with lt._autocast("cpu", True):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+    assert lt.TRAINABLE.monitor == "loss" and lt.TRAINABLE.mode == "min"
+
+
+def test_pitch_tokens_must_be_contiguous():
+    vocab = {"Pitch_21": 5, "Pitch_22": 6, "Pitch_23": 8}
+    tok = SimpleNamespace(config=SimpleNamespace(pitch_range=(21, 24)), vocab=vocab)
+    with pytest.raises(RuntimeError, match="not contiguous"):
+        lt.pitch_ids(tok)
+    vocab["Pitch_23"] = 7
+    assert lt.pitch_ids(tok) == (5, 3)
