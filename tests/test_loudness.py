@@ -246,3 +246,23 @@ def test_the_absolute_gate_still_holds_when_the_relative_gate_falls_below_it():
     assert -66 < ours < -63
     assert ours == pytest.approx(_pyloudnorm_on_our_filters(x, sr), abs=1e-3)
     assert ours == pytest.approx(loudness.integrated_loudness_numpy(quiet.astype(np.float32), sr), abs=0.15)
+
+
+def test_mono_and_stereo_go_to_libebur128_for_the_integrated_figure_alone(monkeypatch):
+    """libebur128 measures one and two channels (faster; asked for no range), numpy
+    three and more: both give the same figure, so only a spy tells the paths apart."""
+    pytest.importorskip("pyebur128")
+    sr = 44100
+    calls = []
+    real = loudness._libebur128
+
+    def spy(ebur, wav, rate, with_range):
+        calls.append((wav.shape[0], with_range))
+        return real(ebur, wav, rate, with_range)
+
+    monkeypatch.setattr(loudness, "_libebur128", spy)
+    x = _noise_song(2.0, sr, 3, seed=8)
+    for channels in (1, 2, 3):
+        loudness.integrated_loudness(x[:channels], sr)
+    assert calls == [(1, False), (2, False)]
+    assert loudness.loudness_range(x[:2], sr)[1] is not None and calls[-1] == (2, True)

@@ -105,7 +105,7 @@ def integrated_loudness(wav: np.ndarray, sr: int) -> float | None:
 
 
 def _shorter_than_a_block(wav: np.ndarray, sr: int) -> bool:
-    return wav.shape[-1] < int(round(BLOCK_S / STEP_S)) * int(round(STEP_S * sr))
+    return wav.shape[1] < int(round(BLOCK_S / STEP_S)) * int(round(STEP_S * sr))
 
 
 def _libebur128(ebur: object, wav: np.ndarray, sr: int, with_range: bool) -> tuple[float, float | None]:
@@ -128,11 +128,12 @@ def integrated_loudness_numpy(wav: np.ndarray, sr: int) -> float | None:
     step = int(round(STEP_S * sr))
     per_block = int(round(BLOCK_S / STEP_S))
     h = _impulse_response(sr)
-    weights = [1.0, 1.0, 1.0, SURROUND_WEIGHT, SURROUND_WEIGHT] + [1.0] * max(0, wav.shape[0] - 5)
+    weights = np.ones(wav.shape[0])
+    weights[3:5] = SURROUND_WEIGHT  # Ls, Rs
     seg = np.stack([_segment_energies(wav[c], h, step) for c in range(wav.shape[0])])  # (channels, segments)
     kernel = np.ones(per_block)
     blocks = np.stack([np.convolve(s, kernel, mode="valid") for s in seg]) / (per_block * step)
-    power = np.asarray(weights[: wav.shape[0]]) @ blocks
+    power = weights @ blocks
     with np.errstate(divide="ignore"):
         loud = -0.691 + 10 * np.log10(power)
     keep = loud > ABSOLUTE_GATE
@@ -177,7 +178,7 @@ def true_peak(wav: np.ndarray, sr: int) -> float:
     whole signal with soxr (0.17-0.3 s instead of 0.5 s for 3 minutes of stereo; a mix
     measures a dozen signals); the tests hold it to sines of known peak, to
     libebur128's meter and to soxr."""
-    if wav.shape[-1] == 0:
+    if wav.size == 0:
         return 0.0
     factor = _oversampling(sr)
     best = float(np.max(np.abs(wav)))
@@ -251,7 +252,7 @@ def measure(wav: np.ndarray, sr: int) -> Levels:
     """Integrated loudness, loudness range, sample peak and true peak of one signal."""
     lufs, lra = loudness_range(wav, sr)
     sample = float(np.max(np.abs(wav))) if wav.size else 0.0
-    peak = true_peak(wav, sr) if sample > 0 else 0.0
+    peak = true_peak(wav, sr)  # 0.0 for silence
     finite = lufs is not None and math.isfinite(lufs)
     return Levels(round(lufs, 2) if finite else None, round(lra, 2) if finite and lra is not None else None,
                   _db(sample), _db(peak))
