@@ -266,3 +266,44 @@ def test_mono_and_stereo_go_to_libebur128_for_the_integrated_figure_alone(monkey
         loudness.integrated_loudness(x[:channels], sr)
     assert calls == [(1, False), (2, False)]
     assert loudness.loudness_range(x[:2], sr)[1] is not None and calls[-1] == (2, True)
+
+
+def _every_interpolated_value_peak(wav: np.ndarray, sr: int) -> float:
+    """The definition true_peak() computes faster: the largest |value| among the samples
+    and every output of the polyphase interpolator, each window of 12 samples tried."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    factor = loudness._oversampling(sr)
+    phases = loudness._interpolator(factor)
+    best = float(np.abs(wav).max())
+    for x in wav.astype(np.float64):
+        padded = np.concatenate([np.zeros(loudness.TP_TAPS - 1), x, np.zeros(loudness.TP_TAPS - 1)])
+        best = max(best, float(np.abs(sliding_window_view(padded, loudness.TP_TAPS) @ phases.T).max()))
+    return best
+
+
+@pytest.mark.parametrize("sr", [44100, 96000])
+def test_true_peak_is_the_largest_interpolated_value_wherever_it_lies(sr):
+    """Random bursts of any length, at any offset (the first samples, block edges), in
+    quiet signals longer than one batch of blocks: skipping blocks never loses the peak."""
+    rng = np.random.default_rng(sr)
+    signals = []
+    for length in (40, 64, 95, 1000, 4097, 33 * 32 + 5):
+        x = rng.standard_normal((2, length)) * rng.uniform(0.05, 0.5, (2, 1))
+        signals.append(x)
+    # near-Nyquist bursts whose peaks fall between samples; the short ones end a block, so
+    # the windows that reach their peak end in the next, quiet block
+    for start, size in ((0, 24), (31, 24), (32, 24), (63, 24), (88, 8), (216, 8), (217, 8)):
+        x = 0.01 * rng.standard_normal((1, 2048))
+        n = np.arange(size)
+        x[0, start:start + size] += 0.6 * np.sin(np.pi / 2 * n + np.pi / 4) * np.hanning(size + 2)[1:-1]
+        signals.append(x)
+    long = 0.001 * rng.standard_normal((1, 4096 * 32 * 2 + 77))  # more blocks than one batch of 4096
+    long[0, 200_001:200_025] += 0.8 * np.sin(np.pi / 2 * np.arange(24) + np.pi / 4)
+    signals.append(long)
+    for x in signals:
+        x[:, -16:] = 0.0  # nothing rings past the end: every window that matters ends inside
+        wav = x.astype(np.float32)
+        expected = _every_interpolated_value_peak(wav, sr)
+        assert loudness.true_peak(wav, sr) == pytest.approx(expected, rel=2e-6), x.shape
+    assert _every_interpolated_value_peak(signals[6].astype(np.float32), sr) > 1.2 * np.abs(signals[6]).max()
