@@ -182,3 +182,55 @@ def test_model_name_and_generated_items_read(tmp_path):
     assert isinstance(source, GeneratedSource) and source.name == "012" and source.index == 12
     with pytest.raises(Exception, match="--bars"):
         gen.TASK.validate(gen.Params(bars=0))
+
+
+class NoBarNet(CoinNet):
+    """Never opens a bar: only Position_0 after Position_0 (EOS, masked, most wanted)."""
+
+    def forward(self, ids, cache=None, start=0):
+        logits = torch.full((ids.shape[0], ids.shape[1], self.cfg.vocab), -10.0)
+        logits[:, -1, self.chain[1]] = 10.0
+        logits[:, -1, self.eos] = 20.0
+        return logits
+
+
+def test_a_piece_is_complete_once_the_model_closes_its_last_bar(lm):
+    # from BOS: 9 tokens make bar 1, the 10th is the Bar that would open bar 2
+    _, facts = gen.continue_ids(lm, [lm.vocab.bos], gen.Params(bars=1, max_tokens=9), 0, lambda f: None)
+    assert facts == {"tokens": 9, "bars": 1, "complete": False}
+    _, facts = gen.continue_ids(lm, [lm.vocab.bos], gen.Params(bars=1, max_tokens=10), 0, lambda f: None)
+    assert facts == {"tokens": 10, "bars": 1, "complete": True}
+
+
+def test_without_max_tokens_an_item_stops_after_200_tokens_a_bar(lm):
+    stuck = SimpleNamespace(net=NoBarNet(lm.tokenizer), tokenizer=lm.tokenizer, vocab=lm.vocab)
+    for bars in (1, 2):
+        _, facts = gen.continue_ids(stuck, gen.start_tokens(lm.vocab, None), gen.Params(bars=bars), 0, lambda f: None)
+        assert facts["tokens"] == 200 * bars and facts["complete"] is False
+
+
+def test_the_piano_roll_shows_the_pieces_notes_under_its_title(lm, monkeypatch):
+    from mirctl import viz
+
+    drawn = []
+    monkeypatch.setattr(viz, "render_pianoroll", lambda path, notes, title: drawn.append((path, notes, title)))
+    result = gen.TASK.process(lm, generated("004"), gen.Params(bars=2, plot=True), lambda f: None)
+    result.outputs["plot"].render("roll.png")
+    path, notes, title = drawn[0]
+    assert path == "roll.png" and title == f"004: 2 bars, {result.data['notes']} notes"
+    assert sorted(n.pitch for n in notes) == sorted(pitches(alone(lm, "004", gen.Params(bars=2)), lm))
+    assert len(notes) == result.data["notes"] == 4
+
+
+def test_a_continuations_piano_roll_names_its_prompt(lm, monkeypatch, tmp_path):
+    from test_remi import write_song
+
+    from mirctl import viz
+
+    drawn = []
+    monkeypatch.setattr(viz, "render_pianoroll", lambda path, notes, title: drawn.append(title))
+    song = tmp_path / "prompt.mid"
+    write_song(song, offset=0)
+    result = gen.TASK.process(lm, MidiSource(song, None), gen.Params(bars=1, prompt_bars=1, plot=True), lambda f: None)
+    result.outputs["plot"].render(str(tmp_path / "x.png"))
+    assert drawn == [f"prompt.mid: 1 bars, {result.data['notes']} notes after a 1-bar prompt"]

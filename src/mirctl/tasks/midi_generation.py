@@ -101,13 +101,9 @@ def drop_empty_tail(ids: list[int], vocab: Vocab) -> list[int]:
     """Remove trailing bars that hold no note onset (nothing but earlier notes' tails)."""
     while True:
         last = max((i for i, t in enumerate(ids) if t == vocab.bar), default=None)
-        if last is None or any(t in vocab.pitch for t in ids[last:]) or last == _first_bar(ids, vocab):
+        if last is None or any(t in vocab.pitch for t in ids[last:]) or last == ids.index(vocab.bar):
             return ids
         ids = ids[:last]
-
-
-def _first_bar(ids: list[int], vocab: Vocab) -> int | None:
-    return next((i for i, t in enumerate(ids) if t == vocab.bar), None)
 
 
 def bars_in(ids: list[int], vocab: Vocab) -> int:
@@ -122,7 +118,7 @@ BATCH = 4
 def continue_ids(lm: Any, prompt: list[int], params: Params, seed: int,
                  progress: Callable[[float], None]) -> tuple[list[int], dict[str, Any]]:
     """Sample ``params.bars`` bars after ``prompt``; returns all ids and sampling facts."""
-    return continue_many(lm, [prompt], params, [seed], progress, rows=1)[0]
+    return continue_many(lm, [prompt], params, [seed], progress)[0]
 
 
 def continue_many(lm: Any, prompts: list[list[int]], params: Params, seeds: list[int],
