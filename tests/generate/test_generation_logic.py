@@ -94,8 +94,9 @@ def test_continuation_keeps_the_prompt_and_adds_the_bars_asked_for(lm, tmp_path)
     mido.MidiFile().save(str(empty))
     from mirctl.errors import InputError
 
-    with pytest.raises(InputError, match="no notes"):
+    with pytest.raises(InputError, match="empty.mid holds no notes to continue") as err:
         gen.prompt_ids(lm, empty, None)
+    assert err.value.hint == "give a MIDI file with notes as the prompt"
 
 
 def test_helpers(lm):
@@ -106,6 +107,7 @@ def test_helpers(lm):
     # trailing bars without an onset go; a bar with one stays; the first bar always stays
     assert gen.drop_empty_tail([v.bos, v.bar, pitch, v.bar, v.position0, v.bar], v) == [v.bos, v.bar, pitch]
     assert gen.drop_empty_tail([v.bos, v.bar, v.position0], v) == [v.bos, v.bar, v.position0]
+    assert gen.drop_empty_tail([v.bos, pitch], v) == [v.bos, pitch]  # no bar at all: nothing to drop
     assert gen.start_tokens(v, None) == [v.bos, v.bar, v.position0]
     assert gen.prompt_bars_done(gen.start_tokens(v, None), v) == 0 == gen.prompt_bars_done([v.bos], v)
     assert lm.tokenizer[gen.start_tokens(v, 121)[-1]] == "Tempo_122.58"
@@ -114,6 +116,8 @@ def test_helpers(lm):
     assert len(seeds) == 200 and max(seeds) < 2**32  # torch's CPU generator keeps 32 bits of a seed
     assert gen.item_seed(0, "007") == __import__("zlib").crc32(b"007")
     assert len({gen.item_seed(s, "007") for s in (0, 1, 2**31, 2**32 - 1, 12345)}) == 5
+    # the seed a record reports: pinned, so a piece can be made again by a later version
+    assert gen.item_seed(1, "007") == (__import__("zlib").crc32(b"007") + 0x9E3779B1) % 2**32 == 1527327023
     assert gen.item_seed(0, "007") == gen.item_seed(0, "007") != gen.item_seed(0, "007.mid")
 
 

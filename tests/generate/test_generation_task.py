@@ -25,7 +25,7 @@ from mirctl.types import AudioOut, GeneratedSource, ImageOut, MidiOut, MidiSourc
 
 class CoinNet(GrammarNet):
     """GrammarNet for a batch of rows, whose first note of a bar is Pitch_60 or Pitch_67
-    at even odds: the pieces differ with each row's generator."""
+    at nearly even odds (52:48): the pieces differ with each row's generator."""
 
     def __init__(self, tok) -> None:
         super().__init__(tok)
@@ -46,8 +46,8 @@ class CoinNet(GrammarNet):
             nxt = self.chain[offset] if offset < len(self.chain) else self.bar
             logits = torch.full((ids.shape[1], self.cfg.vocab), -10.0)
             logits[-1, nxt] = 10.0
-            if offset == 2:  # the first pitch of a bar comes next
-                logits[-1, self.other] = 10.0
+            if offset == 2:  # the first pitch of a bar comes next: a near-even coin (not a tie)
+                logits[-1, self.other] = 9.9
             logits[-1, self.eos] = 20.0
             rows.append(logits)
         return torch.stack(rows)
@@ -234,3 +234,28 @@ def test_a_continuations_piano_roll_names_its_prompt(lm, monkeypatch, tmp_path):
     result = gen.TASK.process(lm, MidiSource(song, None), gen.Params(bars=1, prompt_bars=1, plot=True), lambda f: None)
     result.outputs["plot"].render(str(tmp_path / "x.png"))
     assert drawn == [f"prompt.mid: 1 bars, {result.data['notes']} notes after a 1-bar prompt"]
+
+
+def test_progress_counts_the_bars_of_the_first_row_only(lm):
+    seen = []
+    gen.continue_ids(lm, gen.start_tokens(lm.vocab, None), gen.Params(bars=4), 0, seen.append)
+    assert seen == [0.25, 0.5, 0.75, 1.0, 1.0]  # each new Bar, the closing one, then done
+    seen.clear()
+    prompt = [lm.vocab.bos] + gen.continue_ids(lm, gen.start_tokens(lm.vocab, None), gen.Params(bars=2), 0,
+                                                lambda f: None)[0][1:] + [lm.vocab.bar]
+    assert gen.prompt_bars_done(prompt, lm.vocab) == 2
+    gen.continue_ids(lm, prompt, gen.Params(bars=2), 0, seen.append)
+    assert seen == [0.5, 1.0, 1.0]
+    seen.clear()
+    start = gen.start_tokens(lm.vocab, None)
+    gen.continue_many(lm, [start, start[:1]], gen.Params(bars=2), [1, 2], seen.append, rows=4)
+    assert seen == [0.5, 1.0, 1.0]
+
+
+def test_top_k_and_top_p_reach_the_sampler(lm):
+    """CoinNet's two pitches are nearly equally likely: top-1, or a nucleus of 0.4, keeps one."""
+    for params in (gen.Params(bars=4, top_k=1, top_p=None), gen.Params(bars=4, top_p=0.4)):
+        pieces = {tuple(pitches(alone(lm, f"{i:03d}", params), lm)) for i in range(4)}
+        assert len(pieces) == 1, params
+    loose = {tuple(pitches(alone(lm, f"{i:03d}", gen.Params(bars=4, top_k=2)), lm)) for i in range(4)}
+    assert len(loose) > 1

@@ -147,7 +147,7 @@ def continue_many(lm: Any, prompts: list[list[int]], params: Params, seeds: list
         if len(seq) > len(prompts[row]) and seq[-1] == vocab.bar:
             opened[row] += 1
             if row == 0:
-                progress(min(1.0, (opened[0] - 1 - done[0]) / params.bars))
+                progress((opened[0] - 1 - done[0]) / params.bars)  # the closing Bar: 1.0
         return opened[row] <= owed[row]
 
     padded = prompts + prompts[:1] * (rows - n)
@@ -155,7 +155,7 @@ def continue_many(lm: Any, prompts: list[list[int]], params: Params, seeds: list
                   params.top_k, params.top_p, max_tokens=limit)[:n]
     results = []
     for prompt, out, d, o in zip(prompts, outs, done, owed):
-        ids = drop_empty_tail(cut_bars(out, vocab.bar, o), vocab)
+        ids = drop_empty_tail(out, vocab)  # a row stops at the Bar that opens bar o + 1: dropped here
         results.append((ids, {"tokens": len(out) - len(prompt), "bars": bars_in(ids, vocab) - d,
                               "complete": bars_in(out, vocab) > o}))
     progress(1.0)
