@@ -121,16 +121,20 @@ def test_helpers(lm):
     assert gen.item_seed(0, "007") == gen.item_seed(0, "007") != gen.item_seed(0, "007.mid")
 
 
-@pytest.mark.parametrize("bad, words", [(dict(bars=0), "--bars"), (dict(temperature=0), "--temperature"),
-                                        (dict(top_p=1.5), "--top-p"), (dict(top_p=0.0), "--top-p"),
-                                        (dict(top_k=0), "--top-k"), (dict(tempo=19.9), "--tempo"),
-                                        (dict(tempo=400.1), "--tempo"), (dict(prompt_bars=0), "--prompt-bars"),
-                                        (dict(max_tokens=0), "--max-tokens")])
-def test_bad_options_are_usage_errors(bad, words):
+@pytest.mark.parametrize("bad, message", [
+    (dict(bars=0), "--bars must be at least 1"), (dict(temperature=0), "--temperature must be above 0"),
+    (dict(top_p=1.5), "--top-p must lie in (0, 1]"), (dict(top_p=0.0), "--top-p must lie in (0, 1]"),
+    (dict(top_k=0), "--top-k must be at least 1"), (dict(tempo=19.9), "--tempo is in beats per minute, 20-400"),
+    (dict(tempo=400.1), "--tempo is in beats per minute, 20-400"),
+    (dict(prompt_bars=0), "--prompt-bars must be at least 1"), (dict(max_tokens=0), "--max-tokens must be at least 1")])
+def test_bad_options_are_usage_errors(bad, message):
     from mirctl.errors import UsageError
 
-    with pytest.raises(UsageError, match=words):
+    with pytest.raises(UsageError) as err:
         gen.validate(gen.Params(**bad))
+    assert err.value.message == message
+    hint = "lower values (0.8) play safer, higher (1.2) wilder" if "temperature" in bad else None
+    assert err.value.hint == hint
 
 
 def test_the_edges_of_each_option_are_allowed():

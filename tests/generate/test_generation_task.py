@@ -84,6 +84,7 @@ def test_seeds_change_the_piece_and_a_piece_does_not_depend_on_its_batch(lm):
     real = gen.continue_many
 
     def counting(*args, **kwargs):
+        assert kwargs["rows"] == gen.BATCH  # always a full batch, padded
         calls.append(len(args[1]))
         return real(*args, **kwargs)
 
@@ -259,3 +260,35 @@ def test_top_k_and_top_p_reach_the_sampler(lm):
         assert len(pieces) == 1, params
     loose = {tuple(pitches(alone(lm, f"{i:03d}", gen.Params(bars=4, top_k=2)), lm)) for i in range(4)}
     assert len(loose) > 1
+
+
+def test_a_batch_is_padded_with_copies_of_its_first_prompt(lm, monkeypatch):
+    from mirctl.backends import midi_lm
+
+    batches = []
+    real = midi_lm.sample
+
+    def spy(net, prompts, *args, **kwargs):
+        batches.append([list(p) for p in prompts])
+        return real(net, prompts, *args, **kwargs)
+
+    monkeypatch.setattr(midi_lm, "sample", spy)
+    start = gen.start_tokens(lm.vocab, 120)
+    other = gen.start_tokens(lm.vocab, 100)  # the same length: one batch
+    results = gen.continue_many(lm, [start, other], gen.Params(bars=1), [1, 2], lambda f: None, rows=4)
+    assert batches == [[start, other, start, start]] and len(results) == 2
+    gen.continue_many(lm, [start, other], gen.Params(bars=1), [1, 2], lambda f: None)
+    assert batches[-1] == [start, other]  # rows default to the prompts given
+    gen.continue_many(lm, [start, other, start], gen.Params(bars=1), [1, 2, 3], lambda f: None, rows=2)
+    assert len(batches[-1]) == 3  # never fewer rows than prompts
+
+
+def test_load_gives_the_shipped_model_its_vocabulary():
+    from mirctl.errors import MirctlError
+    from mirctl.models import RunContext
+
+    model = gen.TASK.load(gen.Params(), RunContext(device="cpu", threads=1))
+    assert isinstance(model.vocab, gen.Vocab)
+    assert model.vocab.bar == model.tokenizer.vocab["Bar_None"] and len(model.vocab.pitch) == 89
+    with pytest.raises(MirctlError, match="generate-midi"):
+        gen.TASK.load(gen.Params(model="htdemucs"), RunContext(device="cpu", threads=1))

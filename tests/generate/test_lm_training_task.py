@@ -73,7 +73,8 @@ def test_prepare_reads_splits_and_records_the_corpus(corpus):
     assert info["valid_files"] == ["song04.mid", "song05.mid"]
     assert info["train_tokens"] == len(expected.tokens) and info["valid_tokens"] == len(valid.tokens)
     assert (info["vocab"], info["pad"]) == (tok.vocab_size, tok.pad_token_id)
-    assert (info["first_pitch"], info["n_pitch"]) == lt.pitch_ids(tok) == (tok["Pitch_21"], 88)
+    assert (info["first_pitch"], info["n_pitch"]) == lt.pitch_ids(tok) == (tok["Pitch_21"], 89)  # 21 … 109
+    assert tok["Pitch_109"] == tok["Pitch_21"] + 88
     assert info["tokenizer"] == remi.tokenizer_card()
 
 
@@ -170,7 +171,7 @@ def test_schedule_card_and_autocast():
 
 def test_pitch_tokens_must_be_contiguous():
     vocab = {"Pitch_21": 5, "Pitch_22": 6, "Pitch_23": 8}
-    tok = SimpleNamespace(config=SimpleNamespace(pitch_range=(21, 24)), vocab=vocab)
+    tok = SimpleNamespace(config=SimpleNamespace(pitch_range=(21, 23)), vocab=vocab)
     with pytest.raises(RuntimeError, match="not contiguous"):
         lt.pitch_ids(tok)
     vocab["Pitch_23"] = 7

@@ -92,10 +92,11 @@ def build_stream(songs: list[list[int]], bos: int, eos: int, context: int) -> St
 
 
 def pitch_ids(tokenizer: Any) -> tuple[int, int]:
-    """First id and count of the contiguous ``Pitch_*`` tokens (``Pitch_21`` …)."""
+    """First id and count of the contiguous ``Pitch_*`` tokens (``Pitch_21`` … ``Pitch_109``:
+    miditok's pitch range includes both ends)."""
     low, high = tokenizer.config.pitch_range
     first = tokenizer.vocab[f"Pitch_{low}"]
-    ids = [tokenizer.vocab[f"Pitch_{p}"] for p in range(low, high)]
+    ids = [tokenizer.vocab[f"Pitch_{p}"] for p in range(low, high + 1)]
     if ids != list(range(first, first + len(ids))):
         raise RuntimeError("the tokenizer's pitch tokens are not contiguous")
     return first, len(ids)
