@@ -42,9 +42,10 @@ def test_read_notes_from_a_midi_file_any_case(tmp_path):
     inst = pretty_midi.Instrument(0)
     inst.notes += [pretty_midi.Note(90, 67, 0.5, 1.0), pretty_midi.Note(70, 62, 0.0, 0.25)]
     pm.instruments.append(inst)
-    path = tmp_path / "song.MIDI"
-    pm.write(str(path))
-    assert fields(read_notes(path)) == [(0.0, 0.25, 62, 70, None), (0.5, 1.0, 67, 90, None)]
+    for name in ("song.MIDI", "song.mid"):
+        path = tmp_path / name
+        pm.write(str(path))
+        assert fields(read_notes(path)) == [(0.0, 0.25, 62, 70, None), (0.5, 1.0, 67, 90, None)]
     with pytest.raises(InputError, match="does not exist"):
         read_notes(tmp_path / "missing.mid")
 
@@ -53,6 +54,7 @@ def test_read_notes_from_csv(tmp_path):
     path = tmp_path / "notes.CSV"
     path.write_text("start_time_s,end_time_s,pitch_midi,velocity,pitch_bend\n"  # basic-pitch's header
                     "\n"
+                    "   \n"
                     "  ,x\n"
                     "1.5,2.0,64.4,63.6,1.9,,-2\n"
                     "0.25,0.5,60\n"
@@ -105,3 +107,6 @@ def test_spool_gives_back_the_regions_joined_along_time():
     assert nothing.shape == (0, 0, 0) and nothing.dtype == np.float32
     empty.close()
     assert empty._file.closed
+    with RegionSpool() as one:
+        one.append(regions[0])
+        assert np.array_equal(one.read_all(), regions[0].astype(np.float32))

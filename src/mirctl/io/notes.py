@@ -50,12 +50,12 @@ def read_notes(path: Path) -> list[Note]:
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             for row in csv.reader(fh):
-                if not row or not row[0].strip():
+                if not row:
                     continue
                 try:
                     start = float(row[0])
                 except ValueError:
-                    continue  # a header line
+                    continue  # a header line, or a first cell left blank
                 velocity = int(round(float(row[3]))) if len(row) > 3 and row[3] else 100
                 bends = tuple(int(float(b)) for b in row[4:] if b.strip()) or None
                 notes.append(Note(start, float(row[1]), int(round(float(row[2]))), velocity, bends=bends))
