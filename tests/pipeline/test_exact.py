@@ -109,6 +109,17 @@ def test_tasks_are_found_by_their_ref_and_checked():
         find_task("no_such_module:TASK")
 
 
+def test_the_task_contracts_defaults():
+    task = Task(name="demo", ref="x:TASK")
+    with pytest.raises(NotImplementedError, match="^demo writes no batch file$"):
+        task.batch_file(Path("b.csv"), [], None)
+    with pytest.raises(NotImplementedError):
+        task.slots(None)
+    assert (task.model_name(None), task.load(None, None), task.summarize([{"status": "ok"}])) == ("none", None, {})
+    assert task.eval_request(None) is None and task.item_slots(None, None) is None
+    assert task.plan_ahead(None, []) is None
+
+
 @pytest.mark.parametrize("code, words", [(errno.EACCES, "permission denied"), (errno.EPERM, "permission denied"),
                                          (errno.EROFS, "the file system is read-only"),
                                          (errno.ENOSPC, "no space left on the device"),
