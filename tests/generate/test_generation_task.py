@@ -132,7 +132,8 @@ def test_a_prompt_is_continued_and_named_in_the_record(lm, tmp_path):
 
     song = tmp_path / "prompt.mid"
     write_song(song, offset=0)  # two bars
-    assert isinstance(gen.TASK.read(InputItem(song)), MidiSource) and gen.TASK.read(InputItem(song)).midi is None
+    read = gen.TASK.read(InputItem(song))
+    assert isinstance(read, MidiSource) and read.path == song and read.midi is None
     params = gen.Params(bars=3, prompt_bars=1, seed=2)
     result = gen.TASK.process(lm, MidiSource(song, None), params, lambda f: None)
     assert result.data["prompt"] == str(song) and result.data["prompt_bars"] == 1

@@ -247,9 +247,7 @@ class Generation(Task[Params]):
     def slots(self, params: Params) -> list[OutputSlot]:
         slots = [OutputSlot("midi", {"output": "midi", "ext": "mid"})]
         if params.render:
-            from mirctl.io.artifacts import AudioWriteOptions
-
-            slots.append(OutputSlot("audio", {"output": "audio", "ext": "wav"}, AudioWriteOptions()))
+            slots.append(OutputSlot("audio", {"output": "audio", "ext": "wav"}))  # 16-bit WAV, as any audio slot
         if params.plot:
             slots.append(OutputSlot("plot", {"output": "plot", "ext": "png"}))
         return slots
@@ -265,17 +263,15 @@ class Generation(Task[Params]):
         return lm
 
     def read(self, item: Any) -> Any:
-        from mirctl.pipeline.sources import read_source
-
         if item.kind == "generated":
-            return read_source("midi", item)
+            return super().read(item)
         from mirctl.types import MidiSource
 
         return MidiSource(item.path, None)  # a prompt: tokenized in process(), by the model's tokenizer
 
     def process(self, model: Any, source: Any, params: Params, progress: Callable[[float], None]) -> TaskResult:
         generated = isinstance(source, GeneratedSource)
-        name = source.name if generated else Path(source.path).name
+        name = Path(source.path).name  # a generated item's path is its name
         seed = item_seed(params.seed, name)
         if generated:
             origin: dict[str, Any] = {}
