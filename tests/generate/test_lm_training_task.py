@@ -166,6 +166,9 @@ def test_schedule_card_and_autocast():
     assert isinstance(lt._autocast("mps", True), contextlib.nullcontext)
     with lt._autocast("cpu", True):
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+    with pytest.warns(UserWarning, match="CUDA is not available"):  # built here all the same: its dtype
+        cuda = lt._autocast("cuda", True)
+    assert isinstance(cuda, torch.autocast) and cuda.fast_dtype == torch.bfloat16  # not CUDA's float16
     assert lt.TRAINABLE.monitor == "loss" and lt.TRAINABLE.mode == "min"
 
 
@@ -176,3 +179,18 @@ def test_pitch_tokens_must_be_contiguous():
         lt.pitch_ids(tok)
     vocab["Pitch_23"] = 7
     assert lt.pitch_ids(tok) == (5, 3)
+
+
+def test_window_nll_scores_a_last_window_of_two_tokens():
+    torch.manual_seed(0)
+    from mirctl.backends.midi_lm import LMConfig
+
+    model = MidiLM(LMConfig(vocab=40, layers=1, dim=16, heads=2, context=8)).eval()
+    tokens = np.arange(1, 19) % 40  # 18 tokens: windows at 0, 8 and 16, the last holding 2
+    nll, count = lt.window_nll(model, tokens, 8, pad=0, batch=2)
+    assert count == 17
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.as_tensor(tokens[16:17])[None]), -1)[0, -1]
+    head, head_count = lt.window_nll(model, tokens[:17], 8, pad=0)
+    assert head_count == 16 and nll == pytest.approx(head - float(logp[tokens[17]]), rel=1e-5)
+    assert lt.window_nll(model, tokens[:2], 8, pad=0)[1] == 1

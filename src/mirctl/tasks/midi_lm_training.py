@@ -251,7 +251,7 @@ def _window_nll(model: Any, tokens: Any, context: int, pad: int, bf16: bool, bat
     import torch
     import torch.nn.functional as F
 
-    starts = list(range(0, max(1, len(tokens) - 1), context))
+    starts = list(range(0, len(tokens) - 1, context))  # a window holds at least 2 tokens
     total, count = 0.0, 0
     for i in range(0, len(starts), batch):
         chunk = [torch.as_tensor(tokens[s:s + context + 1]) for s in starts[i:i + batch]]
