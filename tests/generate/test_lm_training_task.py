@@ -140,6 +140,7 @@ def test_build_loss_and_evaluate_are_the_networks_own_numbers(tmp_path):
     cfg = model.cfg
     assert (cfg.vocab, cfg.layers, cfg.dim, cfg.heads, cfg.context, cfg.dropout) == \
         (prepared.info["vocab"], 1, 16, 2, 32, 0.0)
+    assert trainable.build(lt.Params(layers=1, dim=16, heads=2, context=32, dropout=0.25), prepared.info).cfg.dropout == 0.25
     batch = trainable.collate([0, 32], np.random.default_rng(0), params)
     loss, extra = trainable.loss(model, batch, params)
     assert extra == {} and loss.item() == pytest.approx(sequence_loss(model, batch, prepared.info["pad"]).item())
@@ -175,7 +176,7 @@ def test_schedule_card_and_autocast():
 def test_pitch_tokens_must_be_contiguous():
     vocab = {"Pitch_21": 5, "Pitch_22": 6, "Pitch_23": 8}
     tok = SimpleNamespace(config=SimpleNamespace(pitch_range=(21, 23)), vocab=vocab)
-    with pytest.raises(RuntimeError, match="not contiguous"):
+    with pytest.raises(RuntimeError, match="^the tokenizer's pitch tokens are not contiguous$"):
         lt.pitch_ids(tok)
     vocab["Pitch_23"] = 7
     assert lt.pitch_ids(tok) == (5, 3)
