@@ -25,15 +25,18 @@ from mirctl.tasks import midi_lm_training as lt  # noqa: E402
 SMALL = lt.Params(layers=1, dim=16, heads=2, context=32, valid_fraction=0.25, warmup=3, cooldown=0.5)
 
 
-@pytest.mark.parametrize("bad, words", [
-    (dict(dim=30, heads=4), "--dim 30 must split into --heads 4"),  # 30 / 4 is no whole number
-    (dict(dim=36, heads=4), "--dim 36 must split into --heads 4"),  # heads of 9: odd, no rotary pairs
-    (dict(context=15), "--context must be at least 16"),
-    (dict(valid_fraction=0.0), "--valid-fraction"), (dict(valid_fraction=1.0), "--valid-fraction"),
-    (dict(cooldown=1.0), "--cooldown"), (dict(cooldown=-0.01), "--cooldown")])
-def test_option_checks(bad, words):
-    with pytest.raises(UsageError, match=words):
+@pytest.mark.parametrize("bad, message", [
+    (dict(dim=30, heads=4), "--dim 30 must split into --heads 4 of an even size"),  # 30 / 4: no whole number
+    (dict(dim=36, heads=4), "--dim 36 must split into --heads 4 of an even size"),  # heads of 9: odd
+    (dict(context=15), "--context must be at least 16 tokens"),
+    (dict(valid_fraction=0.0), "--valid-fraction must lie between 0 and 1"),
+    (dict(valid_fraction=1.0), "--valid-fraction must lie between 0 and 1"),
+    (dict(cooldown=1.0), "--cooldown is a share of --max-steps, from 0 up to (not including) 1"),
+    (dict(cooldown=-0.01), "--cooldown is a share of --max-steps, from 0 up to (not including) 1")])
+def test_option_checks(bad, message):
+    with pytest.raises(UsageError) as err:
         lt.TRAINABLE.validate(lt.Params(**bad))
+    assert err.value.message == message
 
 
 def test_option_edges_are_allowed():
@@ -113,8 +116,14 @@ def test_collate_cuts_windows_at_a_random_offset_and_transposes_them(tmp_path):
     for row, start in zip(batch, examples):
         s = min(last, start + int(draws.integers(0, 16)))
         assert row.tolist() == stream.tokens[s:s + 17].tolist()
-    # the last window is pushed back to fit: never shorter, never past the end
-    assert all(len(r) == 17 for r in batch)
+    # the last windows are pushed back to fit: never shorter, never past the end
+    ends = [stream[len(stream) - 1]] * 40
+    batch_end = trainable.collate(ends, np.random.default_rng(1), params)
+    draws = np.random.default_rng(1)
+    for row, start in zip(batch_end, ends):
+        s = min(last, start + int(draws.integers(0, 16)))
+        assert row.tolist() == stream.tokens[s:s + 17].tolist()
+    assert batch_end[:, -1].tolist().count(int(stream.tokens[-1])) >= 1
     shifted = trainable.collate(examples, np.random.default_rng(5), lt.Params(context=16, transpose=5))
     first, n = lt.pitch_ids(remi.make_tokenizer())
     draws = np.random.default_rng(5)  # per window: its offset, then its shift
@@ -150,6 +159,11 @@ def test_build_loss_and_evaluate_are_the_networks_own_numbers(tmp_path):
                       "tokens": count}
     assert count == len(prepared.valid.tokens) - 1
     assert 3.0 < scores["loss"] < 8.0  # an untrained network: about ln(vocab)
+    half = lt.Params(**{**params.__dict__, "bf16": True})  # bf16 autocast reaches both: other, close numbers
+    bf16_loss = trainable.loss(model, batch, half)[0].item()
+    assert bf16_loss != loss.item() and bf16_loss == pytest.approx(loss.item(), rel=0.05)
+    bf16_scores = trainable.evaluate(model, prepared, half)
+    assert bf16_scores["loss"] != scores["loss"] and bf16_scores["loss"] == pytest.approx(scores["loss"], rel=0.05)
 
 
 def test_schedule_card_and_autocast():
