@@ -74,7 +74,7 @@ def alone(lm, name: str, params: gen.Params) -> list[int]:
                              rows=gen.BATCH)[0][0]
 
 
-def test_seeds_change_the_piece_and_a_piece_does_not_depend_on_its_batch(lm):
+def test_seeds_change_the_piece_and_a_piece_does_not_depend_on_its_batch(lm, monkeypatch):
     params = gen.Params(bars=6, seed=3)
     names = [f"{i:03d}" for i in range(6)]
     task = gen.Generation(name="generate-midi", ref="x", shape="generated", input_kind="midi")
@@ -88,21 +88,19 @@ def test_seeds_change_the_piece_and_a_piece_does_not_depend_on_its_batch(lm):
         calls.append(len(args[1]))
         return real(*args, **kwargs)
 
-    gen.continue_many = counting
-    try:
-        progress: list[float] = []
-        first = task._generated(lm, "000", params, progress.append)  # the batch 000…003
-        assert calls == [gen.BATCH] and set(lm.pending) == {"001", "002", "003"}
-        later = []
-        kept = {n: task._generated(lm, n, params, later.append)[0] for n in ("001", "002", "003")}
-        assert calls == [gen.BATCH] and later == [1.0] * 3 and lm.pending == {}
-        task._generated(lm, "004", params, lambda f: None)  # the last two: a batch of 004 and 005
-        assert calls == [gen.BATCH, 2] and set(lm.pending) == {"005"}
-        kept["005"] = task._generated(lm, "005", params, lambda f: None)[0]
-        unplanned, _ = task._generated(lm, "zzz", params, lambda f: None)  # not planned: sampled alone
-        assert calls[-1] == 1 and len(calls) == 3
-    finally:
-        gen.continue_many = real
+    monkeypatch.setattr(gen, "continue_many", counting)
+    progress: list[float] = []
+    first = task._generated(lm, "000", params, progress.append)  # the batch 000…003
+    assert calls == [gen.BATCH] and set(lm.pending) == {"001", "002", "003"}
+    later = []
+    kept = {n: task._generated(lm, n, params, later.append)[0] for n in ("001", "002", "003")}
+    assert calls == [gen.BATCH] and later == [1.0] * 3 and lm.pending == {}
+    task._generated(lm, "004", params, lambda f: None)  # the last two: a batch of 004 and 005
+    assert calls == [gen.BATCH, 2] and set(lm.pending) == {"005"}
+    kept["005"] = task._generated(lm, "005", params, lambda f: None)[0]
+    unplanned, _ = task._generated(lm, "zzz", params, lambda f: None)  # not planned: sampled alone
+    assert calls[-1] == 1 and len(calls) == 3
+    monkeypatch.undo()  # alone() below samples through the real function
     assert progress[-1] == 1.0 and progress == sorted(progress) and len(progress) > 2
     assert first[0] == alone(lm, "000", params) and kept["003"] == alone(lm, "003", params)
     assert kept["005"] == alone(lm, "005", params)
@@ -182,7 +180,9 @@ def test_model_name_and_generated_items_read(tmp_path):
     assert gen.TASK.model_name(gen.Params(model=str(tmp_path / "missing"))) == str(tmp_path / "missing")
     source = gen.TASK.read(InputItem(Path("012"), kind="generated", index=12))
     assert isinstance(source, GeneratedSource) and source.name == "012" and source.index == 12
-    with pytest.raises(Exception, match="--bars"):
+    from mirctl.errors import UsageError
+
+    with pytest.raises(UsageError, match="^--bars must be at least 1$"):  # the task checks with validate()
         gen.TASK.validate(gen.Params(bars=0))
 
 

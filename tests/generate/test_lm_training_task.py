@@ -109,28 +109,29 @@ def test_collate_cuts_windows_at_a_random_offset_and_transposes_them(tmp_path):
     params = lt.Params(context=16, valid_fraction=0.2)
     stream = trainable.prepare(params, data, seed=0).train
     last = len(stream.tokens) - 17
+
+    def windows(examples, draws):
+        """Each example's window, drawing its offset from ``draws`` as collate() does."""
+        for start in examples:
+            s = min(last, start + int(draws.integers(0, 16)))
+            yield stream.tokens[s:s + 17]
+
     examples = [stream[0], stream[1], stream[len(stream) - 1]]
     batch = trainable.collate(examples, np.random.default_rng(5), params)
     assert batch.dtype == torch.int64 and tuple(batch.shape) == (3, 17)
-    draws = np.random.default_rng(5)
-    for row, start in zip(batch, examples):
-        s = min(last, start + int(draws.integers(0, 16)))
-        assert row.tolist() == stream.tokens[s:s + 17].tolist()
+    for row, window in zip(batch, windows(examples, np.random.default_rng(5))):
+        assert row.tolist() == window.tolist()
     # the last windows are pushed back to fit: never shorter, never past the end
     ends = [stream[len(stream) - 1]] * 40
     batch_end = trainable.collate(ends, np.random.default_rng(1), params)
-    draws = np.random.default_rng(1)
-    for row, start in zip(batch_end, ends):
-        s = min(last, start + int(draws.integers(0, 16)))
-        assert row.tolist() == stream.tokens[s:s + 17].tolist()
+    for row, window in zip(batch_end, windows(ends, np.random.default_rng(1))):
+        assert row.tolist() == window.tolist()
     assert batch_end[:, -1].tolist().count(int(stream.tokens[-1])) >= 1
     shifted = trainable.collate(examples, np.random.default_rng(5), lt.Params(context=16, transpose=5))
     first, n = lt.pitch_ids(remi.make_tokenizer())
     draws = np.random.default_rng(5)  # per window: its offset, then its shift
     moved = set()
-    for row, start in zip(shifted, examples):
-        s = min(last, start + int(draws.integers(0, 16)))
-        window = stream.tokens[s:s + 17]
+    for row, window in zip(shifted, windows(examples, draws)):
         assert row.tolist() == lt.transpose_window(window, first, n, draws, 5).tolist()
         is_pitch = (window >= first) & (window < first + n)
         assert row.numpy()[~is_pitch].tolist() == window[~is_pitch].tolist()
@@ -197,10 +198,9 @@ def test_pitch_tokens_must_be_contiguous():
 
 
 def test_window_nll_scores_a_last_window_of_two_tokens():
-    torch.manual_seed(0)
-    from mirctl.backends.midi_lm import LMConfig
+    from test_midi_lm import small_model
 
-    model = MidiLM(LMConfig(vocab=40, layers=1, dim=16, heads=2, context=8)).eval()
+    model = small_model(context=8)
     tokens = np.arange(1, 19) % 40  # 18 tokens: windows at 0, 8 and 16, the last holding 2
     nll, count = lt.window_nll(model, tokens, 8, pad=0, batch=2)
     assert count == 17
