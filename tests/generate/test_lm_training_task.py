@@ -76,7 +76,7 @@ def test_prepare_reads_splits_and_records_the_corpus(corpus):
     assert info["valid_files"] == ["song04.mid", "song05.mid"]
     assert info["train_tokens"] == len(expected.tokens) and info["valid_tokens"] == len(valid.tokens)
     assert (info["vocab"], info["pad"]) == (tok.vocab_size, tok.pad_token_id)
-    assert (info["first_pitch"], info["n_pitch"]) == lt.pitch_ids(tok) == (tok["Pitch_21"], 89)  # 21 … 109
+    assert (info["first_pitch"], info["n_pitch"]) == (tok["Pitch_21"], 89)  # 21 … 109
     assert tok["Pitch_109"] == tok["Pitch_21"] + 88
     assert info["tokenizer"] == remi.tokenizer_card()
 
@@ -128,7 +128,8 @@ def test_collate_cuts_windows_at_a_random_offset_and_transposes_them(tmp_path):
         assert row.tolist() == window.tolist()
     assert batch_end[:, -1].tolist().count(int(stream.tokens[-1])) >= 1
     shifted = trainable.collate(examples, np.random.default_rng(5), lt.Params(context=16, transpose=5))
-    first, n = lt.pitch_ids(remi.make_tokenizer())
+    pitches = remi.pitch_ids(remi.make_tokenizer())
+    first, n = pitches.start, len(pitches)
     draws = np.random.default_rng(5)  # per window: its offset, then its shift
     moved = set()
     for row, window in zip(shifted, windows(examples, draws)):
@@ -186,15 +187,6 @@ def test_schedule_card_and_autocast():
         cuda = lt._autocast("cuda", True)
     assert isinstance(cuda, torch.autocast) and cuda.fast_dtype == torch.bfloat16  # not CUDA's float16
     assert lt.TRAINABLE.monitor == "loss" and lt.TRAINABLE.mode == "min"
-
-
-def test_pitch_tokens_must_be_contiguous():
-    vocab = {"Pitch_21": 5, "Pitch_22": 6, "Pitch_23": 8}
-    tok = SimpleNamespace(config=SimpleNamespace(pitch_range=(21, 23)), vocab=vocab)
-    with pytest.raises(RuntimeError, match="^the tokenizer's pitch tokens are not contiguous$"):
-        lt.pitch_ids(tok)
-    vocab["Pitch_23"] = 7
-    assert lt.pitch_ids(tok) == (5, 3)
 
 
 def test_window_nll_scores_a_last_window_of_two_tokens():

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import mido
 import pytest
@@ -47,6 +49,28 @@ def test_seconds_to_ticks_follows_the_tempo_map():
     assert remi.seconds_to_ticks(tempos, 480, 1.0) == 960
     assert remi.seconds_to_ticks(tempos, 480, 2.0) == 960 + 480
     assert remi.seconds_to_ticks([(0, 90.0)], 480, 2 / 3) == 480
+
+
+def test_pitch_tokens_are_one_contiguous_range_including_both_ends():
+    tok = remi.make_tokenizer()
+    assert remi.pitch_ids(tok) == range(tok["Pitch_21"], tok["Pitch_109"] + 1) and len(remi.pitch_ids(tok)) == 89
+    vocab = {"Pitch_21": 5, "Pitch_22": 6, "Pitch_23": 8}
+    odd = SimpleNamespace(config=SimpleNamespace(pitch_range=(21, 23)), vocab=vocab)
+    with pytest.raises(RuntimeError, match="^the tokenizer's pitch tokens are not contiguous$"):
+        remi.pitch_ids(odd)
+    vocab["Pitch_23"] = 7
+    assert remi.pitch_ids(odd) == range(5, 8)
+
+
+def test_holds_notes_means_a_pitch_token_of_the_range():
+    tok = remi.make_tokenizer()
+    pitches = remi.pitch_ids(tok)
+    frame = [tok["Bar_None"], tok["Position_0"], next(i for t, i in tok.vocab.items() if t.startswith("Tempo_"))]
+    assert not remi.holds_notes(frame, pitches) and not remi.holds_notes([], pitches)
+    assert remi.holds_notes(frame + [tok["Pitch_21"]], pitches) and remi.holds_notes([tok["Pitch_109"]], pitches)
+    assert not remi.holds_notes([pitches.start - 1, pitches.stop], range(pitches.start, pitches.stop))
+    ids = remi.encode(tok, remi.prepare_score(remi.symusic().Score(480)))  # a MIDI file without notes
+    assert ids and not remi.holds_notes(ids, pitches)
 
 
 def test_first_downbeat_is_read_from_the_third_column(tmp_path):
@@ -144,3 +168,66 @@ def test_pop909_onsets_land_on_the_grid_once_prepared():
     assert raw_on / total < 0.2
     assert prep_on / total > 0.8
     assert 55 < tokens / bars < 90
+
+
+def test_a_missing_library_names_the_generate_extra(monkeypatch):
+    from mirctl.errors import BackendUnavailable
+
+    for name, load in (("miditok", remi.miditok), ("symusic", remi.symusic)):
+        monkeypatch.setitem(sys.modules, name, None)  # what an uninstalled package looks like to import
+        with pytest.raises(BackendUnavailable) as err:
+            load()
+        assert err.value.message.startswith(f"{name} is not installed (")
+        assert err.value.hint == "pip install 'mirctl[generate]'"
+
+
+def test_an_unreadable_midi_file_is_an_input_error_with_the_parsers_words(tmp_path, monkeypatch):
+    from mirctl.errors import InputError
+
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(InputError) as err:
+        remi.load_score(bad)
+    assert err.value.message == f"cannot read {bad} as MIDI: MiniMidi: Invaild midi file! File size is less than 14!: iostream error"
+    assert err.value.hint == "check that it is a Standard MIDI File (.mid)"
+
+    class Wordless:  # an exception without words, or with several lines: its name, or its first line
+        def __init__(self, exc):
+            self.exc = exc
+
+        def Score(self, path):
+            raise self.exc
+
+    monkeypatch.setattr(remi, "symusic", lambda: Wordless(ValueError("  ")))
+    with pytest.raises(InputError, match=r"^cannot read .*bad\.mid as MIDI: ValueError$"):
+        remi.load_score(bad)
+    monkeypatch.setattr(remi, "symusic", lambda: Wordless(RuntimeError("first line\nsecond line")))
+    with pytest.raises(InputError, match=r"^cannot read .*bad\.mid as MIDI: first line$"):
+        remi.load_score(bad)
+
+
+def test_an_unknown_tokenizer_is_named():
+    tok = remi.make_tokenizer()
+    assert [tok[i] for i in remi.encode(tok, remi.symusic().Score(480))][:2] == ["Bar_None", "Position_0"]
+    with pytest.raises(ValueError, match="^unknown tokenizer 'CPWord'$"):
+        remi.make_tokenizer({"name": "CPWord"})
+    with pytest.raises(ValueError, match="^unknown tokenizer None$"):
+        remi.make_tokenizer({})
+    assert remi.make_tokenizer(remi.tokenizer_card()) == tok  # the card's lists rebuild the same tokenizer
+
+
+def test_note_rows_grid_offsets_and_tempo_rows_are_exact():
+    sm = remi.symusic()
+    score = sm.Score(480)
+    a, b = sm.Track(name="a", program=0), sm.Track(name="b", program=0)
+    a.notes.append(sm.Note(130, 200, 60, 90))
+    b.notes.append(sm.Note(0, 50, 64, 70))
+    b.notes.append(sm.Note(240, 480, 67, 100))
+    score.tracks.append(a)
+    score.tracks.append(b)
+    score.tempos.append(sm.Tempo(960, 60.0))
+    score.tempos.append(sm.Tempo(0, 120.0))
+    assert remi.note_rows(score) == [(0, 50, 64, 70), (130, 330, 60, 90), (240, 720, 67, 100)]
+    offsets = remi.grid_offsets(score)  # a 16th is 120 ticks at 480 per quarter
+    assert offsets == [10, 0, 0] and all(type(o) is int for o in offsets)
+    assert remi.tempo_rows(score) == [(0, 120.0), (960, 60.0)]

@@ -67,8 +67,23 @@ def make_tokenizer(card: dict[str, Any] | None = None) -> Any:
             raise ValueError(f"unknown tokenizer {card.get('name')!r}")
         config = dict(card["miditok_config"])
         config["beat_res"] = {tuple(int(x) for x in k.split("_")): r for k, r in config["beat_res"].items()}
-        config = {k: tuple(v) if k in ("pitch_range", "tempo_range") else v for k, v in config.items()}
     return mt.REMI(mt.TokenizerConfig(**config))
+
+
+def pitch_ids(tokenizer: Any) -> range:
+    """The ids of the ``Pitch_*`` tokens, ``Pitch_21`` … ``Pitch_109`` (miditok's pitch range
+    includes both ends), which miditok's REMI vocabulary keeps contiguous."""
+    low, high = tokenizer.config.pitch_range
+    ids = [tokenizer.vocab[f"Pitch_{p}"] for p in range(low, high + 1)]
+    if ids != list(range(ids[0], ids[0] + len(ids))):
+        raise RuntimeError("the tokenizer's pitch tokens are not contiguous")
+    return range(ids[0], ids[0] + len(ids))
+
+
+def holds_notes(ids: list[int], pitches: range) -> bool:
+    """Whether token ids hold a note: a ``Pitch`` token (:func:`pitch_ids`). A MIDI file
+    without notes still encodes to a Bar, a Position and a Tempo."""
+    return any(t in pitches for t in ids)
 
 
 def seconds_to_ticks(tempos: list[tuple[int, float]], tpq: int, seconds: float) -> int:
@@ -150,10 +165,8 @@ def prepared_from_file(path: Path) -> Any:
 
 def encode(tokenizer: Any, score: Any) -> list[int]:
     """Token ids of a prepared score (one stream, no BOS/EOS)."""
-    seq = tokenizer.encode(score)
-    if isinstance(seq, list):
-        seq = seq[0] if seq else None
-    return list(seq.ids) if seq is not None else []
+    seq = tokenizer.encode(score)  # a list of one sequence (miditok keeps a track even for no notes)
+    return list((seq[0] if isinstance(seq, list) else seq).ids)
 
 
 def decode(tokenizer: Any, ids: list[int]) -> Any:
@@ -204,4 +217,4 @@ def tempo_rows(score: Any) -> list[tuple[int, float]]:
 
 
 __all__ = ["CONFIG", "make_tokenizer", "prepare_score", "prepared_from_file", "encode", "decode",
-           "seconds_to_ticks", "first_downbeat_s"]
+           "seconds_to_ticks", "first_downbeat_s", "pitch_ids", "holds_notes"]

@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
+from mirctl.backends import remi
 from mirctl.errors import InputError, UsageError
 from mirctl.io.midi import MIDI_EXTENSIONS
 from mirctl.options import option
@@ -74,7 +75,7 @@ class Vocab:
         self.bos, self.eos, self.pad = vocab["BOS_None"], vocab["EOS_None"], vocab["PAD_None"]
         self.bar = vocab["Bar_None"]
         self.position0 = vocab["Position_0"]
-        self.pitch = {i for t, i in vocab.items() if t.startswith("Pitch_")}
+        self.pitch = remi.pitch_ids(tokenizer)
         self.tempos = sorted((float(t.split("_")[1]), i) for t, i in vocab.items() if t.startswith("Tempo_"))
 
     def tempo_token(self, bpm: float) -> int:
@@ -101,7 +102,7 @@ def drop_empty_tail(ids: list[int], vocab: Vocab) -> list[int]:
     """Remove trailing bars that hold no note onset (nothing but earlier notes' tails)."""
     while True:
         last = max((i for i, t in enumerate(ids) if t == vocab.bar), default=None)
-        if last is None or any(t in vocab.pitch for t in ids[last:]) or last == ids.index(vocab.bar):
+        if last is None or remi.holds_notes(ids[last:], vocab.pitch) or last == ids.index(vocab.bar):
             return ids
         ids = ids[:last]
 
@@ -183,10 +184,8 @@ def item_seed(seed: int, name: str) -> int:
 
 
 def prompt_ids(lm: Any, path: Path, prompt_bars: int | None) -> list[int]:
-    from mirctl.backends import remi
-
     ids = remi.encode(lm.tokenizer, remi.prepared_from_file(path))
-    if not any(t in lm.vocab.pitch for t in ids):
+    if not remi.holds_notes(ids, lm.vocab.pitch):
         raise InputError(f"{path} holds no notes to continue", hint="give a MIDI file with notes as the prompt")
     if prompt_bars is not None:
         ids = cut_bars(ids, lm.vocab.bar, prompt_bars)
@@ -201,8 +200,6 @@ def to_midi(lm: Any, ids: list[int]) -> Any:
 
 def decoded(lm: Any, ids: list[int]) -> tuple[Any, int]:
     """The mido MidiFile of token ids and how many notes it holds."""
-    from mirctl.backends import remi
-
     score = remi.decode(lm.tokenizer, ids)
     return remi.score_to_mido(score), sum(len(track.notes) for track in score.tracks)
 

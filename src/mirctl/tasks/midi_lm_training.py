@@ -91,17 +91,6 @@ def build_stream(songs: list[list[int]], bos: int, eos: int, context: int) -> St
     return Stream(tokens, starts, len(songs))
 
 
-def pitch_ids(tokenizer: Any) -> tuple[int, int]:
-    """First id and count of the contiguous ``Pitch_*`` tokens (``Pitch_21`` … ``Pitch_109``:
-    miditok's pitch range includes both ends)."""
-    low, high = tokenizer.config.pitch_range
-    first = tokenizer.vocab[f"Pitch_{low}"]
-    ids = [tokenizer.vocab[f"Pitch_{p}"] for p in range(low, high + 1)]
-    if ids != list(range(first, first + len(ids))):
-        raise RuntimeError("the tokenizer's pitch tokens are not contiguous")
-    return first, len(ids)
-
-
 def transpose_window(window: Any, first_pitch: int, n_pitch: int, rng: Any, max_shift: int) -> Any:
     """Shift every pitch token of ``window`` by one random number of semitones within
     ± ``max_shift`` that keeps all of them in range (0 when none)."""
@@ -140,7 +129,8 @@ class MidiLMTraining(Trainable):
         files = find_midi(data)
         train_files, valid_files = split_songs(files, params.valid_fraction)
         tokenizer = remi.make_tokenizer()
-        first_pitch, n_pitch = pitch_ids(tokenizer)
+        pitches = remi.pitch_ids(tokenizer)
+        first_pitch, n_pitch = pitches.start, len(pitches)
         songs, skipped = {}, []
         for path in files:
             try:
@@ -148,7 +138,7 @@ class MidiLMTraining(Trainable):
             except InputError as err:
                 skipped.append(f"{path}: {err.message}")
                 continue
-            if any(first_pitch <= t < first_pitch + n_pitch for t in ids):
+            if remi.holds_notes(ids, pitches):
                 songs[path] = ids
             else:  # a file without notes still gives a bar, a position and a tempo
                 skipped.append(f"{path}: no notes")
