@@ -67,6 +67,29 @@ def ngram_perplexities(train: list[int], test_songs: list[list[int]], vocab: int
     return out
 
 
+def nll_by_token_type(net, tokens, context: int, tokenizer) -> dict[str, dict[str, float]]:
+    """Where the test loss comes from: per token type (Bar, Position, Pitch, Velocity,
+    Duration, Tempo, BOS/EOS), its share of the test tokens, its share of the summed
+    negative log-likelihood and its own perplexity; windows as in ``window_nll``."""
+    import torch
+    import torch.nn.functional as F
+
+    names = {i: t.split("_")[0] for t, i in tokenizer.vocab.items()}
+    sums: dict[str, list[float]] = {}
+    with torch.no_grad():
+        for s in range(0, len(tokens) - 1, context):
+            ids = torch.as_tensor(tokens[s:s + context + 1])[None]
+            nll = F.cross_entropy(net(ids[:, :-1])[0].float(), ids[0, 1:], reduction="none")
+            for target, value in zip(ids[0, 1:].tolist(), nll.tolist()):
+                entry = sums.setdefault(names[target], [0.0, 0])
+                entry[0] += value
+                entry[1] += 1
+    total_nll = sum(v[0] for v in sums.values())
+    total = sum(v[1] for v in sums.values())
+    return {kind: {"token_share": round(n / total, 4), "nll_share": round(nll / total_nll, 4),
+                   "ppl": round(math.exp(nll / n), 3)} for kind, (nll, n) in sorted(sums.items())}
+
+
 def toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -121,6 +144,7 @@ def main() -> None:
     first5 = build_stream([songs[p] for p in test_files[:5]], bos, eos, params.context)
     with torch.no_grad():
         nll5, count5 = window_nll(net, first5.tokens, params.context, tokenizer.pad_token_id)
+    by_type = nll_by_token_type(net, test.tokens, params.context, tokenizer)
     test_songs = [[bos, *songs[p], eos] for p in test_files]
     baselines = ngram_perplexities(train_tokens, test_songs, card["vocab"])
 
@@ -136,8 +160,9 @@ def main() -> None:
                      "train_tokens": len(train_tokens), "test_tokens": count, "device": training["device"]},
         "metrics": {"test_loss": round(nll / count, 4), "test_ppl": round(shipped_ppl, 3),
                     "first5_test_songs_ppl": round(math.exp(nll5 / count5), 4), "first5_test_tokens": count5,
-                    "test_ppl_float32": round(card["metrics"]["ppl"], 3),
+                    "test_ppl_checkpoint": round(card["metrics"]["ppl"], 3),
                     **{f"{k}_ppl": round(v, 2) for k, v in baselines.items()}},
+        "test_nll_by_token_type": by_type,
     }
     n_params = sum(v.numel() for v in state.values())
     description = (f"Pop piano REMI Transformer ({params.layers} layers, d={params.dim}, {params.heads} heads, rotary, "
@@ -152,7 +177,7 @@ def main() -> None:
         'license = "MIT (weights trained by the mirctl developers on POP909, MIT, Music X Lab)"',
         'source = "trained with mirctl train generate-midi (see options.training.command); data: https://github.com/music-x-lab/POP909-Dataset"',
         'citation = "Wang et al., POP909: A Pop-song Dataset for Music Arrangement Generation, ISMIR 2020; Huang and Yang, Pop Music Transformer (REMI), ACM MM 2020"',
-        "notes = " + json.dumps("Data preparation: MELODY, BRIDGE and PIANO merged into one piano stream; each song shifted so the first downbeat of its beat_midi.txt falls on a bar line; first tempo at tick 0; 4/4 throughout. REMI via miditok (16 positions per bar, 32 velocities, 32 tempos). Shipped as float16 (the card’s test_ppl is of these weights; test_ppl_float32 of the checkpoint)."),
+        "notes = " + json.dumps("Data preparation: MELODY, BRIDGE and PIANO merged into one piano stream; each song shifted so the first downbeat of its beat_midi.txt falls on a bar line; first tempo at tick 0; 4/4 throughout. REMI via miditok (16 positions per bar, 32 velocities, 32 tempos). Shipped as float16: the card’s test_ppl is of these weights, run in float32; test_ppl_checkpoint is the trainer’s last validation of the checkpoint it came from (under bfloat16 autocast when params.bf16 is true)."),
         "",
         "[options]",
     ]
@@ -160,7 +185,7 @@ def main() -> None:
     lines += ["", "[[files]]", 'name = "model.safetensors"', f'package = "mirctl/weights/{args.name}/model.safetensors"',
               f'sha256 = "{sha}"', ""]
     (args.root / "configs/models" / f"{args.name}.toml").write_text("\n".join(lines), encoding="utf-8")
-    print(json.dumps(options["metrics"]), weights.stat().st_size, "bytes")
+    print(json.dumps(options["metrics"]), json.dumps(by_type), weights.stat().st_size, "bytes")
 
 
 if __name__ == "__main__":
