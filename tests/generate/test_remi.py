@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -49,6 +51,12 @@ def test_seconds_to_ticks_follows_the_tempo_map():
     assert remi.seconds_to_ticks(tempos, 480, 1.0) == 960
     assert remi.seconds_to_ticks(tempos, 480, 2.0) == 960 + 480
     assert remi.seconds_to_ticks([(0, 90.0)], 480, 2 / 3) == 480
+    assert remi.seconds_to_ticks([], 480, 1.0) == 960  # MIDI's default 120 BPM without tempos
+    assert remi.seconds_to_ticks([(960, 60.0)], 480, 0.5) == 240  # the first tempo holds before its tick
+    assert remi.seconds_to_ticks([(0, 120.0), (0, 60.0)], 480, 1.0) == 480  # the last tempo at a tick holds
+    # three tempos: 0.5 s, then 1.0 s, then 240 BPM (0.25 s a beat) from 1.5 s on
+    three = [(0, 120.0), (480, 60.0), (960, 240.0)]
+    assert [remi.seconds_to_ticks(three, 480, s) for s in (0.0, 0.5, 1.0, 1.5, 2.0)] == [0, 480, 720, 960, 1920]
 
 
 def test_pitch_tokens_are_one_contiguous_range_including_both_ends():
@@ -93,8 +101,8 @@ def test_prepare_shifts_the_first_downbeat_onto_a_bar_line_and_merges_the_piano(
     rows = remi.note_rows(prepared)
     assert [r[0] for r in rows] == [0, 480, 720, 960, 1920, 1920]  # the grid from tick 0, bar 1 at 1920
     assert sorted(r[2] for r in rows) == [48, 48, 55, 72, 74, 76]  # both tracks, no drum
-    assert len(prepared.tracks) == 1 and prepared.tracks[0].program == 0
-    assert [(t.numerator, t.denominator) for t in prepared.time_signatures] == [(4, 4)]
+    assert [(t.name, t.program, t.is_drum) for t in prepared.tracks] == [("piano", 0, False)]
+    assert [(t.time, t.numerator, t.denominator) for t in prepared.time_signatures] == [(0, 4, 4)]
     assert remi.tempo_rows(prepared) == [(0, pytest.approx(90.0, abs=1e-3))]
 
 
@@ -138,8 +146,55 @@ def test_tokens_round_trip_to_the_same_notes(tmp_path):
     assert remi.tempo_rows(back)[0][1] == pytest.approx(remi.tempo_rows(decoded)[0][1], rel=1e-4)
 
 
+def test_prepare_moves_every_tempo_with_the_notes():
+    sm = remi.symusic()
+    score = sm.Score(480)
+    track = sm.Track(name="x", program=5)
+    track.notes.append(sm.Note(2400, 480, 60, 80))
+    score.tracks.append(track)
+    for tick, bpm in ((0, 120.0), (960, 90.0), (1201, 60.0), (2400, 150.0)):
+        score.tempos.append(sm.Tempo(tick, bpm))
+    # the downbeat at tick 1200 (1 s at 120 BPM, then 240 ticks at 90): tempos before it collapse onto 0
+    prepared = remi.prepare_score(score, 1.0 + 240 / 480 * 60 / 90)
+    assert remi.note_rows(prepared) == [(1200, 1680, 60, 80)]
+    assert [(t, round(q, 3)) for t, q in remi.tempo_rows(prepared)] == [(0, 90.0), (1, 60.0), (1200, 150.0)]
+    unshifted = remi.prepare_score(score)
+    assert [(t, round(q, 3)) for t, q in remi.tempo_rows(unshifted)] == [(0, 120.0), (960, 90.0), (1201, 60.0),
+                                                                         (2400, 150.0)]
+    bare = sm.Score(480)  # no tempo at all: MIDI's default 120 BPM at tick 0
+    assert [(t, round(q, 3)) for t, q in remi.tempo_rows(remi.prepare_score(bare))] == [(0, 120.0)]
+
+
+def test_score_to_mido_writes_a_timing_track_and_one_piano_track():
+    sm = remi.symusic()
+    score = sm.Score(220)
+    track = sm.Track()
+    for time, duration, pitch, velocity in ((220, 110, 64, 70), (0, 220, 60, 90)):
+        track.notes.append(sm.Note(time, duration, pitch, velocity))  # out of order
+    score.tracks.append(track)
+    score.tempos.append(sm.Tempo(0, 120.0))
+    score.tempos.append(sm.Tempo(440, 90.0))
+    midi = remi.score_to_mido(score)
+    assert (midi.type, midi.ticks_per_beat, len(midi.tracks)) == (1, 220, 2)
+    assert list(midi.tracks[0]) == [mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
+                                    mido.MetaMessage("set_tempo", tempo=500000, time=0),
+                                    mido.MetaMessage("set_tempo", tempo=666667, time=440)]
+    on, off = partial(mido.Message, "note_on", channel=0), partial(mido.Message, "note_off", channel=0, velocity=0)
+    assert list(midi.tracks[1]) == [
+        mido.MetaMessage("track_name", name="piano", time=0),
+        mido.Message("program_change", channel=0, program=0, time=0),
+        on(note=60, velocity=90, time=0),
+        off(note=60, time=220),  # a note ending where the next begins ends first
+        on(note=64, velocity=70, time=0),
+        off(note=64, time=110),
+    ]
+
+
 def test_tokenizer_card_round_trips():
     card = remi.tokenizer_card()
+    assert json.loads(json.dumps(card)) == card  # what a checkpoint saves is what it reads back
+    assert card["miditok_config"]["pitch_range"] == [21, 109]
+    assert card["miditok_config"]["beat_res"] == {"0_4": 4, "4_12": 2}
     tok = remi.make_tokenizer(card)
     assert tok.vocab == remi.make_tokenizer().vocab
     with pytest.raises(ValueError):

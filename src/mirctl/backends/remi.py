@@ -49,10 +49,10 @@ def symusic() -> Any:
     return require("symusic", extra="generate")
 
 
-def tokenizer_card(config: dict[str, Any] | None = None) -> dict[str, Any]:
+def tokenizer_card() -> dict[str, Any]:
     """The tokenizer's settings as JSON (for a model card): ``beat_res`` keys become
     ``"0_4"`` strings, tuples lists."""
-    config = dict(CONFIG if config is None else config)
+    config = dict(CONFIG)
     config["beat_res"] = {f"{a}_{b}": r for (a, b), r in config["beat_res"].items()}
     return {"name": "REMI", "miditok_config": {k: list(v) if isinstance(v, tuple) else v
                                                for k, v in config.items()}}
@@ -88,12 +88,9 @@ def holds_notes(ids: list[int], pitches: range) -> bool:
 
 def seconds_to_ticks(tempos: list[tuple[int, float]], tpq: int, seconds: float) -> int:
     """The tick at ``seconds`` under a tempo map ``[(tick, quarter notes per minute), …]``
-    sorted by tick (the first tempo also holds before its tick)."""
+    sorted by tick (the first tempo also holds before its tick), for ``seconds`` ≥ 0."""
     tick, time_s, qpm = 0, 0.0, tempos[0][1] if tempos else 120.0
-    for t, q in tempos:
-        if t <= tick:
-            qpm = q
-            continue
+    for t, q in tempos:  # a tempo at the current tick spans no time and takes over
         span = (t - tick) * 60.0 / (qpm * tpq)
         if time_s + span > seconds:
             break
@@ -165,8 +162,8 @@ def prepared_from_file(path: Path) -> Any:
 
 def encode(tokenizer: Any, score: Any) -> list[int]:
     """Token ids of a prepared score (one stream, no BOS/EOS)."""
-    seq = tokenizer.encode(score)  # a list of one sequence (miditok keeps a track even for no notes)
-    return list((seq[0] if isinstance(seq, list) else seq).ids)
+    # one sequence per track (REMI without programs), and prepare_score leaves one track
+    return list(tokenizer.encode(score)[0].ids)
 
 
 def decode(tokenizer: Any, ids: list[int]) -> Any:
