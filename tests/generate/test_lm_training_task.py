@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -86,11 +87,11 @@ def test_prepare_refuses_corpora_too_small(tmp_path, corpus):
         (corpus / f).rename(corpus / f"z{f}")
     with pytest.raises(UsageError, match="validation songs in .* give no tokens") as err:
         lt.MidiLMTraining().prepare(lt.Params(context=32, valid_fraction=0.25), corpus, seed=0)
-    assert "raise --valid-fraction" in err.value.hint
+    assert err.value.hint == "raise --valid-fraction"
     small = write_corpus(tmp_path / "small", songs=2, bars=1)
     with pytest.raises(UsageError, match="fewer than 1025 tokens") as err:
         lt.MidiLMTraining().prepare(lt.Params(), small, seed=0)
-    assert "lower --context" in err.value.hint
+    assert err.value.hint == "add MIDI files or lower --context"
 
 
 def test_prepare_lists_three_validation_files_then_an_ellipsis(tmp_path):
@@ -101,6 +102,16 @@ def test_prepare_lists_three_validation_files_then_an_ellipsis(tmp_path):
     tok = remi.make_tokenizer()
     valid = [remi.encode(tok, remi.prepared_from_file(data / f"song{i:02d}.mid")) for i in range(6, 10)]
     assert info["valid_tokens"] == sum(len(v) + 2 for v in valid)
+    (data / "song09.mid").unlink()  # three validation files: no ellipsis
+    info = lt.MidiLMTraining().prepare(lt.Params(context=16, valid_fraction=0.3), data, seed=0).info
+    assert info["valid_files"] == ["song06.mid", "song07.mid", "song08.mid"]
+
+
+def test_prepare_names_validation_files_below_a_relative_data_folder(tmp_path, monkeypatch):
+    write_corpus(tmp_path / "runs" / "d", songs=4, bars=2)
+    monkeypatch.chdir(tmp_path / "runs")
+    info = lt.MidiLMTraining().prepare(lt.Params(context=16, valid_fraction=0.5), Path("d"), seed=0).info
+    assert info["valid_files"] == ["song02.mid", "song03.mid"]
 
 
 def test_collate_cuts_windows_at_a_random_offset_and_transposes_them(tmp_path):
@@ -200,4 +211,6 @@ def test_window_nll_scores_a_last_window_of_two_tokens():
         logp = torch.log_softmax(model(torch.as_tensor(tokens[16:17])[None]), -1)[0, -1]
     head, head_count = lt.window_nll(model, tokens[:17], 8, pad=0)
     assert head_count == 16 and nll == pytest.approx(head - float(logp[tokens[17]]), rel=1e-5)
+    # in one batch the 2-token window is padded to 9: the padding is not scored
+    assert lt.window_nll(model, tokens, 8, pad=0) == (pytest.approx(nll, rel=1e-5), 17)
     assert lt.window_nll(model, tokens[:2], 8, pad=0)[1] == 1

@@ -10,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from mirctl.backends.midi_lm import LMConfig, MidiLM, filter_logits, sample  # noqa: E402
+from mirctl.errors import UsageError  # noqa: E402
 from mirctl.tasks import midi_lm_training as lm_training  # noqa: E402
 
 
@@ -109,6 +110,13 @@ def test_windows_and_transposition():
     stream = lm_training.build_stream([[10, 11, 12], [13, 14]], bos=1, eos=2, context=4)
     assert stream.tokens.tolist() == [1, 10, 11, 12, 2, 1, 13, 14, 2]
     assert stream.starts == [0, 4]  # windows of 5 tokens fit at 0 and 4
+    for n in range(18):  # streams of 2 … 19 tokens
+        for context in (2, 4, 5):
+            built = lm_training.build_stream([[7] * n], 1, 2, context)
+            fits = [s for s in range(0, len(built.tokens), context) if s + context + 1 <= len(built.tokens)]
+            assert built.starts == fits, (n, context)  # every whole window, no cut-off one
+    assert lm_training.build_stream([[7, 7, 7]], 1, 2, 4).starts == [0]  # exactly context + 1 tokens
+    assert lm_training.build_stream([[7, 7]], 1, 2, 4).starts == []
     window = np.array([3, 20, 25, 4, 30])  # pitch ids 20..31 (12 pitches) hold 20, 25 and 30
     rng = np.random.default_rng(0)
     shifts = set()
@@ -120,15 +128,35 @@ def test_windows_and_transposition():
     assert shifts == {0, 1}  # only shifts keeping 20..30 inside 20..31
     assert lm_training.transpose_window(window, 20, 12, rng, 0) is window
 
+    def shifts_of(window, max_shift):
+        return {int(lm_training.transpose_window(np.array(window), 20, 12, rng, max_shift)[0]) - window[0]
+                for _ in range(300)}
+
+    assert shifts_of([25, 28], 6) == set(range(-5, 4))  # down to 20, up to 31
+    assert shifts_of([20, 30], 1) == {0, 1}  # ± 1
+    assert shifts_of([20, 31], 6) == {0}  # the whole range: nothing to shift
+    beyond = lm_training.transpose_window(np.array([25, 32, 19]), 20, 12, np.random.default_rng(3), 6)
+    assert beyond[1:].tolist() == [32, 19] and beyond[0] != 25  # ids just outside 20..31 are not pitches
+
 
 def test_split_and_schedule():
     files = [f"{n:03d}.mid" for n in range(1, 910)]
     train, valid = lm_training.split_songs(files, 0.055)
     assert (train[-1], valid[0], valid[-1], len(valid)) == ("859.mid", "860.mid", "909.mid", 50)
     assert lm_training.split_songs(["a", "b"], 0.01) == (["a"], ["b"])
+    assert lm_training.split_songs(["a", "b"], 0.99) == (["a"], ["b"])  # never all of them
+    assert lm_training.split_songs(["a", "b", "c"], 0.01) == (["a", "b"], ["c"])  # at least one
+    with pytest.raises(UsageError) as err:
+        lm_training.split_songs(["a.mid"], 0.5)
+    assert (err.value.message, err.value.hint) == ("generate-midi training needs at least 2 MIDI files, found 1",
+                                                   "point --data at a folder of MIDI files (searched recursively)")
     assert [lm_training.lr_scale(s, 100, 10, 0.2) for s in (0, 4, 9, 10, 79, 80, 90, 99)] == \
         [0.1, 0.5, 1.0, 1.0, 1.0, 1.0, 0.5, 0.05]
     assert lm_training.lr_scale(50, 100, 0, 0.0) == 1.0
+    assert [lm_training.lr_scale(0, 10, w, 0.0) for w in (0, 1, 2)] == [1.0, 1.0, 0.5]
+    # past the last step: 0 after a cool-down (even of one step), 1 without one
+    assert lm_training.lr_scale(10, 10, 0, 0.1) == 0.0 and lm_training.lr_scale(9, 10, 0, 0.1) == 1.0
+    assert lm_training.lr_scale(10, 10, 0, 0.0) == 1.0
 
 
 def test_window_nll_scores_each_token_once():

@@ -86,8 +86,8 @@ def build_stream(songs: list[list[int]], bos: int, eos: int, context: int) -> St
     for ids in songs:
         parts.extend([bos, *ids, eos])
     tokens = np.asarray(parts, dtype=np.int64)
-    last = len(tokens) - (context + 1)
-    starts = list(range(0, last + 1, context)) if last >= 0 else []
+    # every window whole: the last start leaves context + 1 tokens (none when the stream is shorter)
+    starts = list(range(0, len(tokens) - context, context))
     return Stream(tokens, starts, len(songs))
 
 
@@ -100,7 +100,7 @@ def transpose_window(window: Any, first_pitch: int, n_pitch: int, rng: Any, max_
     pitches = window[is_pitch] - first_pitch
     low = max(-max_shift, -int(pitches.min()))
     high = min(max_shift, n_pitch - 1 - int(pitches.max()))
-    shift = int(rng.integers(low, high + 1)) if high >= low else 0
+    shift = int(rng.integers(low, high + 1))  # low <= 0 <= high: the pitches lie in range
     out = window.copy()
     out[is_pitch] += shift
     return out
@@ -148,16 +148,15 @@ class MidiLMTraining(Trainable):
         if len(train) == 0:
             raise UsageError(f"the training songs in {data} give fewer than {params.context + 1} tokens",
                              hint="add MIDI files or lower --context")
-        if len(valid.tokens) < 2:
+        if not valid.songs:  # every validation file was skipped
             raise UsageError(f"the validation songs in {data} give no tokens", hint="raise --valid-fraction")
         # the runner hands collate() example indices only: what they index is kept here
         self._stream, self._pad, self._pitch = train, tokenizer.pad_token_id, (first_pitch, n_pitch)
-        data = Path(data).resolve()
         info = {"vocab": tokenizer.vocab_size, "pad": tokenizer.pad_token_id, "first_pitch": first_pitch,
                 "n_pitch": n_pitch, "valid_tokens": int(len(valid.tokens)), "train_tokens": int(len(train.tokens)),
                 "songs": {"train": train.songs, "valid": valid.songs, "skipped": skipped},
-                "valid_files": [str(p.relative_to(data)) if p.is_relative_to(data) else str(p)
-                                for p in valid_files][:3] + (["…"] if len(valid_files) > 3 else []),
+                "valid_files": [str(p.relative_to(data)) for p in valid_files[:3]]  # find_midi's paths are below data
+                + (["…"] if len(valid_files) > 3 else []),
                 "tokenizer": remi.tokenizer_card()}
         return Prepared(train, valid, info)
 
@@ -207,7 +206,7 @@ class MidiLMTraining(Trainable):
 def lr_scale(step: int, max_steps: int, warmup: int, cooldown: float) -> float:
     """Warm-up from 1/warmup to 1 over ``warmup`` steps, 1, then linearly to 0 over the
     last ``cooldown`` share of ``max_steps`` (``step`` counts from 0)."""
-    if warmup > 0 and step < warmup:
+    if step < warmup:
         return (step + 1) / warmup
     cool_steps = int(round(max_steps * cooldown))
     if cool_steps > 0 and step >= max_steps - cool_steps:
