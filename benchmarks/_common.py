@@ -31,6 +31,17 @@ def median_of(n: int, cmd: list[str], **kw) -> float:
     return statistics.median(run_measured(cmd, **kw)[0] for _ in range(n))
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), for the conditions a figure was measured under."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def machine() -> dict:
     import importlib.metadata as md
 

@@ -28,22 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, emit, machine, mirctl_cmd, run_measured
+from _common import REPO, cpu_model, emit, machine, mirctl_cmd, run_measured
 
 POP909 = REPO.parent / "shared" / "data" / "pop909" / "POP909"
 GOALS = {"realtime_x": 100.0, "batch_vs_cli": 1.2, "rss_mb_fluidr3": 400}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown"
 
 
 def conditions() -> dict:

@@ -31,19 +31,12 @@ import argparse
 import json
 import math
 import os
-import platform
+import sys
 import time
 from pathlib import Path
 
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from _common import cpu_model  # noqa: E402
 
 
 def tokenize(files: list[Path], tokenizer) -> dict[Path, list[int]]:
@@ -150,7 +143,7 @@ def main() -> None:
     train_base = [base[p] for p in train_files if p in base]
     test_base = [base[p] for p in test_files if p in base]
     base_predicted = sum(len(s) + 2 for s in test_base) - 1  # BOS song EOS …, the first BOS is not predicted
-    conditions = {"cpu": cpu_name(), "loadavg": os.getloadavg(),
+    conditions = {"cpu": cpu_model(), "loadavg": os.getloadavg(),
                   "torch": torch.__version__, "threads": args.threads, "bf16": args.bf16,
                   "steps": args.steps, "batch": [args.batch_size, args.context],
                   "train_songs": len(train_base), "test_songs": len(test_base)}
