@@ -4,6 +4,7 @@ form, every refusal), the scores on edge cases, and the confusion table it write
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 
@@ -20,6 +21,9 @@ def write(path, text):
 def test_submission_csv_ranks_in_their_numeric_order_and_ids_lose_folders(tmp_path):
     p = write(tmp_path / "a.csv", "ID,No.3,No.1,No.10,No.2,note\nx/001.wav,c,a,j,b,hi\n002,q,,,,\n")
     assert read_predictions(p) == {"001": ["a", "b", "c", "j"], "002": ["q"]}  # empty cells dropped
+    # only numbered rank columns: not No.x, Notes or a second dot
+    p = write(tmp_path / "b.csv", "ID,No.x,Notes,No.2,no.1,No.1.5,RANKS.3\n003,z,n,b,a,w,c\n")
+    assert read_predictions(p) == {"003": ["a", "b", "c"]}
 
 
 def test_classify_csv_keeps_only_finished_inputs_and_reads_ranks_columns(tmp_path):
@@ -91,8 +95,10 @@ def test_read_tables_matches_by_name_and_says_what_it_left_out(tmp_path):
 
 
 def test_evaluate_on_edge_cases():
-    # classes in the caller's order, one of them never true nor predicted
-    report = evaluate(["b", "a", "b"], [["b", "a"], ["b", "a", "c"], ["a", "c", "b"]], ["c", "b", "a"])
+    # classes in the caller's order, one of them never true nor predicted: 0 for it, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = evaluate(["b", "a", "b"], [["b", "a"], ["b", "a", "c"], ["a", "c", "b"]], ["c", "b", "a"])
     assert report["files"] == 3 and report["top1"] == round(1 / 3, 4) and report["top3"] == 1.0
     assert list(report["classes"]) == ["c", "b", "a"]
     assert report["classes"]["c"] == {"support": 0, "precision": 0.0, "recall": 0.0, "f1": 0.0}
@@ -103,6 +109,7 @@ def test_evaluate_on_edge_cases():
     # top-3 looks at three ranks only, and the default classes are the sorted union
     report = evaluate(["d", "x"], [["a", "b", "c", "d"], ["x"]])
     assert report["top3"] == 0.5 and report["confusion"]["labels"] == ["a", "d", "x"]
+    assert evaluate(["a", "b", "c"], [["x", "y", "a"], ["x"], ["y"]])["top3"] == 0.3333  # four places
     with pytest.raises(UsageError, match="one ranked prediction per reference label"):
         evaluate(["a"], [["a"], ["b"]])
     with pytest.raises(UsageError, match="one ranked prediction per reference label"):

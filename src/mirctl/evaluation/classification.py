@@ -56,6 +56,13 @@ def _key(header: list[str]) -> str:
     return key_column(header, KEY_COLUMNS)
 
 
+def _rank(column: str) -> int | None:
+    """The rank a ``No.2`` (submission) or ``ranks.2`` (``classify --csv``) column holds;
+    None for any other column."""
+    prefix, _, number = column.partition(".")
+    return int(number) if prefix.lower() in ("no", "ranks") and number.isdigit() else None
+
+
 def read_predictions(path: Path) -> dict[str, list[str]]:
     """{file name: ranked labels} of a submission CSV/JSON or a ``classify --csv`` table."""
     path = Path(path)
@@ -71,8 +78,7 @@ def read_predictions(path: Path) -> dict[str, list[str]]:
     key = _key(header)
     if "status" in header:  # mirctl classify --csv: failed inputs have no prediction
         rows = [r for r in rows if r["status"] == "ok"]
-    ranks = sorted((c for c in header if c.lower().startswith("no.") or c.startswith("ranks.")),
-                   key=lambda c: int(c.split(".")[-1]) if c.split(".")[-1].isdigit() else 0)
+    ranks = sorted((c for c in header if _rank(c) is not None), key=_rank)
     if not ranks:
         raise UsageError(f"{path} has no ranked label columns",
                          hint="a submission (ID,No.1,No.2,No.3) or the CSV of `mirctl classify --csv`")

@@ -64,10 +64,10 @@ def _clip(row: dict[str, str], key: str, lowered: dict[str, str], target: Any, p
           line: int) -> LabelledClip:
     """A table row as a clip: its file (relative to ``data`` unless absolute), its target,
     and its split and group cells if the table has those columns."""
-    clip_path = Path(row[key]).expanduser()
-    return LabelledClip(clip_path if clip_path.is_absolute() else Path(data) / clip_path, target,
-                        _split(row.get(lowered.get("split", "")), path, line),
-                        row.get(lowered.get("group", "")) or None)
+    # pathlib keeps an absolute path as it is; a table without the column gives row.get(None)
+    return LabelledClip(Path(data) / Path(row[key]).expanduser(), target,
+                        _split(row.get(lowered.get("split")), path, line),
+                        row.get(lowered.get("group")) or None)
 
 
 def read_multilabel(path: Path, data: Path) -> tuple[list[str], list[LabelledClip]]:
@@ -94,7 +94,7 @@ def read_multilabel(path: Path, data: Path) -> tuple[list[str], list[LabelledCli
         else:
             values = []
             for tag in tags:
-                cell = row.get(tag, "")
+                cell = row[tag]  # read_rows gives every column of the header, "" when a row is short
                 if cell not in ("0", "1", "0.0", "1.0"):
                     raise UsageError(f"{path} line {line}: {tag} = {cell!r}; labels are 0 or 1")
                 values.append(float(cell))
@@ -128,7 +128,7 @@ def read_class_folders(data: Path, extensions: Sequence[str]) -> tuple[list[str]
     data = Path(data)
     if not data.is_dir():
         raise UsageError(f"--data {data} is not a folder")
-    folders = sorted(p.name for p in data.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders = sorted(p.name for p in data.iterdir() if p.is_dir())  # a hidden folder's files are left out below
     files = {name: [f for f in sorted((data / name).rglob("*"))
                     if f.is_file() and f.suffix.lower() in extensions
                     and not any(part.startswith(".") for part in f.relative_to(data).parts)]
