@@ -193,7 +193,7 @@ def test_evaluate_and_card_of_both_clip_tasks_on_a_tiny_model(tmp_path):
     assert card["license"] == "as the training data's (trained by mirctl train classify)"
     assert CLASSIFY.card(ClassifyParams(arch="crnn"), prepared.info)["architecture"] == "CRNN"
     head = CLASSIFY.card(ClassifyParams(features="musicnn-msd", head="linear"), prepared.info)
-    assert head["architecture"] == "linear head on musicnn-msd"
+    assert head["architecture"] == "linear head on musicnn-msd" and head["sample_rate"] == 16000
     assert head["features"]["embedding"] == "the musicnn-msd tagger's penultimate layer (200 values per patch)"
 
     tags = write_multilabel_set(tmp_path / "t", n=12, seed=1, sec=3.0)
@@ -210,3 +210,51 @@ def test_evaluate_and_card_of_both_clip_tasks_on_a_tiny_model(tmp_path):
     x, y = TAG.collate(tprep.train, np.random.default_rng(0), tparams)
     assert y.shape == (9, 4) and x.shape == (9, 187, 96)
     assert TAG.card(tparams, tprep.info)["positives"] == tprep.info["positives"]
+
+
+def test_the_representations_are_the_mel_front_end_and_the_taggers_embeddings():
+    from mirctl import models
+    from mirctl.tasks.tag_training import TRAINABLE, Params
+
+    mono = harmonic(440.0, sec=4.0)
+    mel = TRAINABLE._representation(Params(features="mel"))(mono, 16000)
+    assert mel.dtype == np.float16 and np.array_equal(mel, mel_power(mono, 16000).astype(np.float16))
+    got = TRAINABLE._representation(Params(features="musicnn-mtt"))(mono, 16000)
+    embedder = models.load(models.get_card("musicnn-mtt", task="tag"), models.RunContext(device="cpu"))
+    want = embedder(mono, 16000)[1]  # the penultimate layer, one row per patch
+    assert got.dtype == np.float32 and got.shape == (1, 200) and np.array_equal(got, want.astype(np.float32))
+
+
+def test_collate_of_embeddings_draws_one_patch_per_clip_and_build_follows_head_and_arch():
+    import torch
+
+    from mirctl.tasks.tag_training import TRAINABLE, Params
+    from mirctl.training.clips import Example
+
+    examples = [Example(f"c{i}", np.arange(600 * i, 600 * (i + 1), dtype=np.float32).reshape(3, 200),
+                        np.array([i % 2, 1 - i % 2], np.float32)) for i in range(6)]
+    x, y = TRAINABLE.collate(examples, np.random.default_rng(5), Params(features="musicnn-mtt"))
+    rng = np.random.default_rng(5)
+    picks = [int(rng.integers(0, 3)) for _ in examples]
+    assert set(picks) == {0, 1, 2}  # every patch, the first included, can be drawn
+    assert torch.equal(x, torch.from_numpy(np.stack([e.x[p] for e, p in zip(examples, picks)])))
+    assert torch.equal(y, torch.from_numpy(np.stack([e.y for e in examples])))
+    info = {"labels": ["a", "b"]}
+    sizes = {head: sum(p.numel() for p in TRAINABLE.build(Params(features="musicnn-mtt", head=head), info).parameters())
+             for head in ("linear", "mlp")}
+    assert sizes["linear"] == 200 * 2 + 2 and sizes["mlp"] > sizes["linear"]  # a linear head: weights and biases
+    assert [type(TRAINABLE.build(Params(arch=arch, width=4), info)).__name__
+            for arch in ("crnn", "short-chunk")] == ["CRNN", "ShortChunkCNN"]
+
+
+def test_collate_of_mel_windows_shifts_pitch_on_musicnns_bands():
+    from mirctl.tasks.tag_training import TRAINABLE, Params
+    from mirctl.training.clips import Example
+
+    mel = np.random.default_rng(1).random((300, 96)).astype(np.float16)
+    examples = [Example("a", mel, np.array([1.0], np.float32)), Example("b", mel[::-1].copy(), np.array([0.0], np.float32))]
+    params = Params(pitch_shift=3.0, gain_db=0.0)
+    x, _ = TRAINABLE.collate(examples, np.random.default_rng(2), params)
+    rng = np.random.default_rng(2)
+    want = [TRAINABLE.window(e.x, rng, params, CENTRES) for e in examples]
+    assert np.allclose(x.numpy(), np.stack(want))
