@@ -1,7 +1,7 @@
 """mirctl generate-midi / train generate-midi: sampling speed with and without the
 key/value cache, pieces per minute end to end, training throughput, tokenization speed.
 
-    python benchmarks/generate.py [--runs 5]
+    python benchmarks/generate.py [--runs 5] [--only train]
 
 Prints JSON lines (medians of ``--runs``, with the CPU model and load average):
 
@@ -12,7 +12,8 @@ Prints JSON lines (medians of ``--runs``, with the CPU model and load average):
 - ``generate``: ``mirctl generate-midi -n 4 --bars 32`` wall time (start-up, model load,
   sampling, writing) and seconds per piece;
 - ``train``: tokens per second of training steps (batch 4 × 1024, the shipped recipe),
-  from the difference of a 12-step and a 4-step run so preparation cancels;
+  from the difference of a 12-step and a 4-step run so preparation cancels, in float32
+  and with ``--bf16`` (fast only where the CPU has bf16 instructions: AVX512-BF16, AMX);
 - ``tokenize``: POP909 songs prepared and tokenized per second (100 songs).
 """
 
@@ -79,7 +80,8 @@ def generate(runs: int) -> dict:
 
 
 def train(runs: int) -> dict:
-    rates, rss = [], 0
+    rates: dict[str, list[float]] = {"float32": [], "bf16": []}
+    rss = 0
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
@@ -89,18 +91,21 @@ def train(runs: int) -> dict:
             for name in (f"{n:03d}.mid", "beat_midi.txt"):
                 (data / src.name / name).write_bytes((src / name).read_bytes())
         for _ in range(runs):
-            walls = []
-            for steps in (4, 12):
-                wall, peak = run_measured(mirctl_cmd("train", "generate-midi", "--data", str(data), "--out",
-                                                     str(Path(tmp) / "ckpt"), "--overwrite", "--max-steps",
-                                                     str(steps), "--valid-every", "1000", "--batch-size", "4",
-                                                     "--valid-fraction", "0.05", "-q"))
-                walls.append(wall)
-                rss = max(rss, peak)
-            rates.append(8 * 4 * 1024 / (walls[1] - walls[0]))
+            for precision, flag in (("float32", "--no-bf16"), ("bf16", "--bf16")):
+                walls = []
+                for steps in (4, 12):
+                    wall, peak = run_measured(mirctl_cmd("train", "generate-midi", "--data", str(data), "--out",
+                                                         str(Path(tmp) / "ckpt"), "--overwrite", "--max-steps",
+                                                         str(steps), "--valid-every", "1000", "--batch-size", "4",
+                                                         "--valid-fraction", "0.05", flag, "-q"))
+                    walls.append(wall)
+                    rss = max(rss, peak)
+                rates[precision].append(8 * 4 * 1024 / (walls[1] - walls[0]))
     # both runs prepare the data and validate the 2 held-out songs once, at their last step:
     # the difference holds 8 training steps only
-    return {"tokens_per_s": round(statistics.median(rates)), "peak_rss_mb": rss}
+    medians = {k: statistics.median(v) for k, v in rates.items()}
+    return {"tokens_per_s": round(medians["float32"]), "bf16_tokens_per_s": round(medians["bf16"]),
+            "bf16_speedup": round(medians["bf16"] / medians["float32"], 2), "peak_rss_mb": rss}
 
 
 def tokenize(runs: int) -> dict:
@@ -119,12 +124,13 @@ def tokenize(runs: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
+    benches = {"sampling": sampling, "generate-midi": generate, "tokenize": tokenize, "train": train}
+    ap.add_argument("--only", choices=list(benches), help="run one measurement")
     args = ap.parse_args()
     emit({"bench": "generate", **conditions()})
-    emit({"bench": "sampling", **sampling(args.runs)})
-    emit({"bench": "generate-midi", **generate(args.runs)})
-    emit({"bench": "tokenize", **tokenize(args.runs)})
-    emit({"bench": "train", **train(args.runs)})
+    for name, bench in benches.items():
+        if args.only in (None, name):
+            emit({"bench": name, **bench(args.runs)})
     emit({"bench": "done", **conditions()})
 
 
