@@ -40,7 +40,8 @@ from _common import cpu_model  # noqa: E402
 
 
 def tokenize(files: list[Path], tokenizer) -> dict[Path, list[int]]:
-    """Token ids of the files the trainer would keep (readable, holding notes)."""
+    """Token ids of the readable files (the trainer skips unreadable ones too; ``main``
+    then keeps the ones holding notes, as the trainer does)."""
     from mirctl.backends import remi
     from mirctl.errors import InputError
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import math
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
