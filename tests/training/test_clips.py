@@ -258,3 +258,68 @@ def test_collate_of_mel_windows_shifts_pitch_on_musicnns_bands():
     rng = np.random.default_rng(2)
     want = [TRAINABLE.window(e.x, rng, params, CENTRES) for e in examples]
     assert np.allclose(x.numpy(), np.stack(want))
+
+
+def test_loss_hands_the_task_its_params_and_model():
+    """loss() is the task's target_loss on the model's logits, given the run's params and the
+    model itself (the classifier's class weights live on the model)."""
+    import torch
+
+    from mirctl.training.clips import ClipTraining
+
+    seen = []
+
+    class Spy(ClipTraining):
+        def target_loss(self, logits, y, params, model):
+            seen.append((logits, y, params, model))
+            return (logits.sum() - y.sum()) * 2
+
+    model = torch.nn.Linear(3, 2)
+    x, y = torch.ones(4, 3), torch.arange(8.0).reshape(4, 2)
+    params = ClipParams(width=7)
+    loss, figures = Spy().loss(model, (x, y), params)
+    (logits, got_y, got_params, got_model), = seen
+    assert got_params is params and got_model is model and got_y is y
+    with torch.no_grad():
+        want = model(x)
+    assert torch.equal(logits.detach(), want) and figures == {}
+    assert float(loss.detach()) == pytest.approx(float((want.sum() - y.sum()) * 2))
+
+
+def test_patch_probabilities_of_embeddings_run_the_rows_as_they_are():
+    """With tagger embeddings each row is already one patch's features: the head runs on them
+    unchanged (no log compression, no cutting into mel patches)."""
+    import torch
+
+    from mirctl.backends.clip_models import run_patches
+    from mirctl.tasks.tag_training import TRAINABLE, Params
+    from mirctl.training.clips import Example
+
+    torch.manual_seed(0)
+    params = Params(features="musicnn-mtt", head="linear")
+    model = TRAINABLE.build(params, {"labels": ["a", "b", "c"]}).eval()
+    rows = np.random.default_rng(0).random((5, 200)).astype(np.float32)
+    got = TRAINABLE.patch_probabilities(model, [Example("e", rows, np.zeros(3, np.float32))], params)
+    with torch.no_grad():
+        want = torch.sigmoid(model(torch.from_numpy(rows))).numpy()
+    assert len(got) == 1 and got[0].shape == (5, 3) and np.allclose(got[0], want, atol=1e-6)
+    assert np.allclose(got[0], run_patches(model, rows, "cpu", activation="sigmoid")[0])
+
+
+def test_prepare_reads_npy_clips_at_npy_sr(tmp_path):
+    """A .npy clip holds bare samples: prepare() takes their rate from --npy-sr, so the mel
+    is that of the sound at that rate (a 440 Hz tone stored at 8 kHz stays 440 Hz)."""
+    from mirctl.tasks.classify_training import TRAINABLE as CLASSIFY, Params
+
+    data = tmp_path / "d"
+    for label, f0 in (("low", 220.0), ("high", 440.0)):
+        (data / label).mkdir(parents=True)
+        for i in range(2):
+            np.save(data / label / f"{label}{i}.npy", harmonic(f0 * (1 + i / 100), sr=8000, sec=3.0).astype(np.float32))
+    prepared = CLASSIFY.prepare(Params(valid_fraction=0.5, npy_sr=8000), data, seed=0)
+    for example in prepared.train + prepared.valid:
+        samples = np.load(next(data.rglob(example.name)))
+        want = mel_power(samples, 8000)
+        assert example.x.shape == want.shape and np.allclose(example.x.astype(np.float32), want, rtol=2e-3, atol=1e-6)
+    at_16k = CLASSIFY.prepare(Params(valid_fraction=0.5, npy_sr=16000), data, seed=0)
+    assert at_16k.train[0].x.shape[0] < prepared.train[0].x.shape[0] // 1.5  # read as twice as fast: half as long
