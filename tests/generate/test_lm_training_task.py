@@ -32,7 +32,9 @@ SMALL = lt.Params(layers=1, dim=16, heads=2, context=32, valid_fraction=0.25, wa
     (dict(valid_fraction=0.0), "--valid-fraction must lie between 0 and 1"),
     (dict(valid_fraction=1.0), "--valid-fraction must lie between 0 and 1"),
     (dict(cooldown=1.0), "--cooldown is a share of --max-steps, from 0 up to (not including) 1"),
-    (dict(cooldown=-0.01), "--cooldown is a share of --max-steps, from 0 up to (not including) 1")])
+    (dict(cooldown=-0.01), "--cooldown is a share of --max-steps, from 0 up to (not including) 1"),
+    (dict(bos_windows=-0.1), "--bos-windows is a probability, from 0 to 1"),
+    (dict(bos_windows=1.01), "--bos-windows is a probability, from 0 to 1")])
 def test_option_checks(bad, message):
     with pytest.raises(UsageError) as err:
         lt.TRAINABLE.validate(lt.Params(**bad))
@@ -148,6 +150,49 @@ def test_collate_cuts_windows_at_a_random_offset_and_transposes_them(tmp_path):
         assert row.numpy()[~is_pitch].tolist() == window[~is_pitch].tolist()
         moved |= set((row.numpy()[is_pitch] - window[is_pitch]).tolist())
     assert moved - {0} and all(abs(m) <= 5 for m in moved)
+
+
+def test_bos_windows_move_back_to_the_start_of_their_song(tmp_path):
+    """--bos-windows P: after its random offset, a window moves back with probability P to
+    the BOS of the song it starts in (so openings are learnt with nothing before them)."""
+    data = write_corpus(tmp_path / "d", songs=6, bars=4)
+    trainable = lt.MidiLMTraining()
+    stream = trainable.prepare(lt.Params(context=16, valid_fraction=0.2), data, seed=0).train
+    bos = int(stream.tokens[0])
+    assert stream.bos_at.tolist() == np.flatnonzero(stream.tokens == bos).tolist() and stream.bos_at[0] == 0
+    last = len(stream.tokens) - 17
+    examples = [stream[i] for i in range(len(stream))] * 3
+    every = trainable.collate(examples, np.random.default_rng(3), lt.Params(context=16, bos_windows=1.0))
+    draws = np.random.default_rng(3)
+    for row, start in zip(every, examples):
+        s = min(last, start + int(draws.integers(0, 16)))
+        assert draws.random() < 1.0
+        song_start = max(b for b in stream.bos_at.tolist() if b <= s)  # the BOS at or before the cut
+        assert row.tolist() == stream.tokens[song_start:song_start + 17].tolist()
+    reachable = [b for b in stream.bos_at.tolist() if b <= last]  # songs whose start leaves a whole window
+    assert len(reachable) == stream.songs == 4
+    assert set(every[:, 0].tolist()) == {bos} and len({tuple(r) for r in every.tolist()}) == 4  # every song
+    class NoOffset:  # offset 0, and always heads
+        def integers(self, low, high):
+            return low
+
+        def random(self):
+            return 0.0
+
+    at_bos = trainable.collate([int(stream.bos_at[1])], NoOffset(), lt.Params(context=16, bos_windows=0.1))
+    assert at_bos[0].tolist() == stream.tokens[stream.bos_at[1]:][:17].tolist()  # a cut at a BOS stays there
+    half = trainable.collate(examples, np.random.default_rng(4), lt.Params(context=16, bos_windows=0.5))
+    draws, moved = np.random.default_rng(4), 0
+    for row, start in zip(half, examples):
+        s = min(last, start + int(draws.integers(0, 16)))
+        if draws.random() < 0.5:
+            s, moved = max(b for b in stream.bos_at.tolist() if b <= s), moved + 1
+        assert row.tolist() == stream.tokens[s:s + 17].tolist()
+    assert 0 < moved < len(examples)
+    plain = trainable.collate(examples, np.random.default_rng(4), lt.Params(context=16))
+    draws = np.random.default_rng(4)  # without the option no coin is drawn: the offsets alone
+    assert plain.tolist() == [stream.tokens[min(last, s + int(draws.integers(0, 16))):][:17].tolist()
+                              for s in examples]
 
 
 def test_build_loss_and_evaluate_are_the_networks_own_numbers(tmp_path):

@@ -28,6 +28,10 @@ _LM_OPTS = [
                                               rich_help_panel=_MODEL)], 0.0),
     ("transpose", Annotated[int, typer.Option(min=0, max=24, help="Transpose each window by a random whole number "
                                               "of semitones within ± this.", rich_help_panel=_MODEL)], 0),
+    ("bos_windows", Annotated[float, typer.Option(min=0.0, max=1.0, help="Probability that a training window "
+                                                  "moves back to the start (BOS) of the song it falls in, so the "
+                                                  "model learns openings as generation starts them.",
+                                                  rich_help_panel=_MODEL)], 0.0),
     ("warmup", Annotated[int, typer.Option(min=0, help="Steps of linear learning-rate warm-up.",
                                            rich_help_panel=_MODEL)], 100),
     ("cooldown", Annotated[float, typer.Option(min=0.0, max=0.99, help="Share of --max-steps at the end over which "

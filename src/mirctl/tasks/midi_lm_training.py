@@ -8,7 +8,10 @@ first downbeat, as in POP909). The split is by song: the files sorted by path, t
 
 Training examples are windows of ``context + 1`` tokens over the training songs laid end
 to end (``BOS song EOS BOS song EOS …``): example ``i`` starts at ``i × context`` plus a
-random offset drawn per batch, so each epoch sees other cuts. ``--transpose N`` shifts
+random offset drawn per batch, so each epoch sees other cuts. With ``--bos-windows P`` a
+window moves back, with probability P, to the ``BOS`` of the song it starts in: generation
+always starts from ``BOS`` with nothing before it, and random cuts almost never show the
+model a song's opening at a window's first position. ``--transpose N`` shifts
 each window by a random whole number of semitones within ± N (only shifts that keep every
 pitch of the window in the tokenizer's range). Validation: the held-out songs in
 consecutive windows, reported as the mean cross-entropy per token (``loss``, nats) and
@@ -41,6 +44,7 @@ class Params:
     warmup: int = 100
     cooldown: float = 0.2
     bf16: bool = False
+    bos_windows: float = 0.0
 
 
 def find_midi(data: Path) -> list[Path]:
@@ -71,6 +75,7 @@ class Stream:
     tokens: Any  # numpy int64
     starts: list[int]
     songs: int
+    bos_at: Any = None  # numpy int64: where each song's BOS sits in ``tokens``
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -88,7 +93,8 @@ def build_stream(songs: list[list[int]], bos: int, eos: int, context: int) -> St
     tokens = np.asarray(parts, dtype=np.int64)
     # every window whole: the last start leaves context + 1 tokens (none when the stream is shorter)
     starts = list(range(0, len(tokens) - context, context))
-    return Stream(tokens, starts, len(songs))
+    bos_at = np.cumsum([0] + [len(ids) + 2 for ids in songs[:-1]], dtype=np.int64)
+    return Stream(tokens, starts, len(songs), bos_at)
 
 
 def transpose_window(window: Any, first_pitch: int, n_pitch: int, rng: Any, max_shift: int) -> Any:
@@ -122,6 +128,8 @@ class MidiLMTraining(Trainable):
             raise UsageError("--valid-fraction must lie between 0 and 1")
         if not 0 <= params.cooldown < 1:
             raise UsageError("--cooldown is a share of --max-steps, from 0 up to (not including) 1")
+        if not 0 <= params.bos_windows <= 1:
+            raise UsageError("--bos-windows is a probability, from 0 to 1")
 
     def prepare(self, params: Params, data: Path, seed: int) -> Prepared:
         from mirctl.backends import remi
@@ -175,6 +183,9 @@ class MidiLMTraining(Trainable):
         rows = []
         for start in examples:
             start = min(last, start + int(rng.integers(0, params.context)))
+            if params.bos_windows and rng.random() < params.bos_windows:
+                # back to the BOS of the song this window starts in (BOS at 0 comes first)
+                start = int(stream.bos_at[np.searchsorted(stream.bos_at, start, side="right") - 1])
             window = stream.tokens[start:start + params.context + 1]
             if params.transpose:
                 window = transpose_window(window, self._pitch[0], self._pitch[1], rng, params.transpose)
