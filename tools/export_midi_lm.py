@@ -67,6 +67,21 @@ def ngram_perplexities(train: list[int], test_songs: list[list[int]], vocab: int
     return out
 
 
+def opening_ppl(net, songs: list[list[int]], bos: int, n: int = 10) -> float:
+    """Perplexity over each song's first ``n`` tokens, predicted from ``BOS`` alone (as
+    generation starts): how well the model opens a piece."""
+    import torch
+    import torch.nn.functional as F
+
+    nll, count = 0.0, 0
+    with torch.no_grad():
+        for song in songs:
+            ids = torch.as_tensor([bos, *song[:n]])[None]
+            nll += float(F.cross_entropy(net(ids[:, :-1])[0].float(), ids[0, 1:], reduction="sum"))
+            count += ids.shape[1] - 1
+    return math.exp(nll / count)
+
+
 def nll_by_token_type(net, tokens, context: int, tokenizer) -> dict[str, dict[str, float]]:
     """Where the test loss comes from: per token type (Bar, Position, Pitch, Velocity,
     Duration, Tempo, BOS/EOS), its share of the test tokens, its share of the summed
@@ -145,6 +160,7 @@ def main() -> None:
     with torch.no_grad():
         nll5, count5 = window_nll(net, first5.tokens, params.context, tokenizer.pad_token_id)
     by_type = nll_by_token_type(net, test.tokens, params.context, tokenizer)
+    opening = opening_ppl(net, [songs[p] for p in test_files], bos)
     test_songs = [[bos, *songs[p], eos] for p in test_files]
     baselines = ngram_perplexities(train_tokens, test_songs, card["vocab"])
 
@@ -161,13 +177,15 @@ def main() -> None:
         "metrics": {"test_loss": round(nll / count, 4), "test_ppl": round(shipped_ppl, 3),
                     "first5_test_songs_ppl": round(math.exp(nll5 / count5), 4), "first5_test_tokens": count5,
                     "test_ppl_checkpoint": round(card["metrics"]["ppl"], 3),
+                    "opening_ppl": round(opening, 3),  # each test song's first 10 tokens from BOS alone
                     **{f"{k}_ppl": round(v, 2) for k, v in baselines.items()}},
         "test_nll_by_token_type": by_type,
     }
     n_params = sum(v.numel() for v in state.values())
+    tok_config = card["tokenizer"]["miditok_config"]
     description = (f"Pop piano REMI Transformer ({params.layers} layers, d={params.dim}, {params.heads} heads, rotary, "
                    f"context {params.context}, {n_params / 1e6:.1f} M parameters) trained by mirctl on POP909 songs "
-                   f"{train_files[0].parent.name}-{train_files[-1].parent.name}; test perplexity {shipped_ppl:.2f} "
+                   f"{train_files[0].parent.name}-{train_files[-1].parent.name}; test perplexity {shipped_ppl:.3f} "
                    f"per token on songs {first}-{last} (trigram baseline {baselines['trigram']:.1f})")
     lines = [
         f'name = "{args.name}"',
@@ -177,7 +195,7 @@ def main() -> None:
         'license = "MIT (weights trained by the mirctl developers on POP909, MIT, Music X Lab)"',
         'source = "trained with mirctl train generate-midi (see options.training.command); data: https://github.com/music-x-lab/POP909-Dataset"',
         'citation = "Wang et al., POP909: A Pop-song Dataset for Music Arrangement Generation, ISMIR 2020; Huang and Yang, Pop Music Transformer (REMI), ACM MM 2020"',
-        "notes = " + json.dumps("Data preparation: MELODY, BRIDGE and PIANO merged into one piano stream; each song shifted so the first downbeat of its beat_midi.txt falls on a bar line; first tempo at tick 0; 4/4 throughout. REMI via miditok (16 positions per bar, 32 velocities, 32 tempos). Shipped as float16: the card’s test_ppl is of these weights, run in float32; test_ppl_checkpoint is the trainer’s last validation of the checkpoint it came from (under bfloat16 autocast when params.bf16 is true)."),
+        "notes = " + json.dumps(f"Data preparation: MELODY, BRIDGE and PIANO merged into one piano stream; each song shifted so the first downbeat of its beat_midi.txt falls on a bar line; first tempo at tick 0; 4/4 throughout. REMI via miditok (16 positions per bar, {tok_config['num_velocities']} velocities, {tok_config['num_tempos']} tempos). Shipped as float16: the card’s test_ppl is of these weights, run in float32; test_ppl_checkpoint is the trainer’s last validation of the checkpoint it came from (under bfloat16 autocast when params.bf16 is true)."),
         "",
         "[options]",
     ]

@@ -11,7 +11,7 @@ What mirctl adds to miditok is the preparation of a score before tokenizing it
   there is one) lands on a bar line (later, by whole bars, when notes come before it);
 - moves the first tempo to tick 0 and declares 4/4 throughout.
 
-Tokenizer: REMI, 16 positions per 4/4 bar, 32 velocities, tempo tokens, durations up to
+Tokenizer: REMI, 16 positions per 4/4 bar, 16 velocities, tempo tokens, durations up to
 three bars; its settings are :data:`CONFIG` and are saved beside every trained model
 (``tokenizer.json``) so a checkpoint is decoded with the tokenizer it was trained with.
 """
@@ -28,7 +28,7 @@ from mirctl.errors import InputError
 CONFIG: dict[str, Any] = {
     "pitch_range": (21, 109),
     "beat_res": {(0, 4): 4, (4, 12): 2},
-    "num_velocities": 32,
+    "num_velocities": 16,
     "special_tokens": ["PAD", "BOS", "EOS"],
     "use_tempos": True,
     "num_tempos": 32,
