@@ -102,7 +102,7 @@ def train_and_score(train: list[list[int]], test: list[list[int]], base_predicte
         loss.backward()
         opt.step()
         if (step + 1) % 100 == 0:
-            print(f"  step {step + 1}: loss {float(loss):.3f}", flush=True)
+            print(f"  step {step + 1}: loss {float(loss.detach()):.3f}", flush=True)
     train_s = time.perf_counter() - t0
     model.eval()
     nll, count = window_nll(model, test_stream.tokens, args.context, pad, args.bf16)
