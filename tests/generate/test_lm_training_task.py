@@ -43,7 +43,7 @@ def test_option_checks(bad, message):
 
 def test_option_edges_are_allowed():
     for good in (dict(dim=8, heads=4), dict(context=16), dict(valid_fraction=0.01), dict(valid_fraction=0.99),
-                 dict(cooldown=0.0), dict(cooldown=0.99)):
+                 dict(cooldown=0.0), dict(cooldown=0.99), dict(bos_windows=0.0), dict(bos_windows=1.0)):
         lt.TRAINABLE.validate(lt.Params(**good))
 
 
