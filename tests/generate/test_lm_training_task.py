@@ -172,6 +172,7 @@ def test_bos_windows_move_back_to_the_start_of_their_song(tmp_path):
     reachable = [b for b in stream.bos_at.tolist() if b <= last]  # songs whose start leaves a whole window
     assert len(reachable) == stream.songs == 4
     assert set(every[:, 0].tolist()) == {bos} and len({tuple(r) for r in every.tolist()}) == 4  # every song
+
     class NoOffset:  # offset 0, and always heads
         def integers(self, low, high):
             return low
