@@ -75,7 +75,7 @@ class Stream:
     tokens: Any  # numpy int64
     starts: list[int]
     songs: int
-    bos_at: Any = None  # numpy int64: where each song's BOS sits in ``tokens``
+    bos_at: Any  # numpy int64: where each song's BOS sits in ``tokens``
 
     def __len__(self) -> int:
         return len(self.starts)
