@@ -14,7 +14,9 @@ Prints JSON lines (medians of ``--runs``, with the CPU model and load average):
 - ``train``: tokens per second of training steps (batch 4 × 1024, the shipped recipe),
   from the difference of a 12-step and a 4-step run so preparation cancels, in float32
   and with ``--bf16`` (fast only where the CPU has bf16 instructions: AVX512-BF16, AMX);
-- ``tokenize``: POP909 songs prepared and tokenized per second (100 songs).
+- ``tokenize``: POP909 songs prepared and tokenized per second (100 songs);
+- ``shards``: 20 pieces × 8 bars by one process against two ``--shard`` processes of one
+  thread each, side by side (and whether they write the same files).
 """
 
 from __future__ import annotations
@@ -79,6 +81,27 @@ def generate(runs: int) -> dict:
     return {"pieces": 4, "bars": 32, "wall_s": round(wall, 2), "s_per_piece": round(wall / 4, 2), "peak_rss_mb": rss}
 
 
+def shards(runs: int) -> dict:
+    """20 pieces × 8 bars by one process (its default threads) against two processes side
+    by side, ``--shard 1/2`` and ``2/2`` with one thread each (wall time of the pair)."""
+    import subprocess
+
+    one, two, out = [], [], Path(tempfile.mkdtemp())
+    base = ["generate-midi", "-n", "20", "--bars", "8", "--seed", "0", "--overwrite", "-q"]
+    for _ in range(runs):
+        one.append(run_measured(mirctl_cmd(*base, "-o", str(out / "one")))[0])
+        t = time.perf_counter()
+        procs = [subprocess.Popen(mirctl_cmd(*base, "-o", str(out / "two"), "--threads", "1", "--shard", f"{i}/2"),
+                                  stdout=subprocess.DEVNULL) for i in (1, 2)]
+        if any(p.wait() for p in procs):
+            raise SystemExit("a shard failed")
+        two.append(time.perf_counter() - t)
+    same = all((out / "one" / f.name).read_bytes() == f.read_bytes() for f in (out / "two").glob("*.mid"))
+    a, b = statistics.median(one), statistics.median(two)
+    return {"pieces": 20, "bars": 8, "one_process_s": round(a, 1), "two_shards_s": round(b, 1),
+            "speedup": round(a / b, 2), "same_files": same}
+
+
 def train(runs: int) -> dict:
     rates: dict[str, list[float]] = {"float32": [], "bf16": []}
     rss = 0
@@ -124,7 +147,8 @@ def tokenize(runs: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    benches = {"sampling": sampling, "generate-midi": generate, "tokenize": tokenize, "train": train}
+    benches = {"sampling": sampling, "generate-midi": generate, "tokenize": tokenize, "train": train,
+               "shards": shards}
     ap.add_argument("--only", choices=list(benches), help="run one measurement")
     args = ap.parse_args()
     emit({"bench": "generate", **conditions()})
