@@ -30,21 +30,30 @@ class GrammarNet(torch.nn.Module):
         vel, dur = v["Velocity_79"], v["Duration_1.0.4"]
         self.chain = [self.bar, v["Position_0"], v["Pitch_60"], vel, dur, v["Position_8"], v["Pitch_64"], vel, dur]
 
-    def new_cache(self):
-        return [[]]
-
-    def forward(self, ids, cache=None, start=0):
-        history = ids[0].tolist()
-        if cache is not None:
-            cache[0].extend(history)
-            history = cache[0]
+    def next_logits(self, history: list[int]) -> torch.Tensor:
         bars = [i for i, t in enumerate(history) if t == self.bar]
         offset = len(history) - bars[-1] if bars else len(self.chain)
         nxt = self.chain[offset] if offset < len(self.chain) else self.bar
-        logits = torch.full((1, ids.shape[1], self.cfg.vocab), -10.0)
-        logits[0, -1, nxt] = 10.0
-        logits[0, -1, self.eos] = 20.0
+        logits = torch.full((self.cfg.vocab,), -10.0)
+        logits[nxt] = 10.0
+        logits[self.eos] = 20.0
         return logits
+
+    # the sampler's row protocol (mirctl.backends.midi_lm.MidiLM): each row's history
+    def new_rows(self, rows):
+        return SimpleNamespace(history=[[] for _ in range(rows)], lengths=[0] * rows)
+
+    def start_row(self, cache, row, window):
+        cache.history[row], cache.lengths[row] = list(window), len(window)
+        return self.next_logits(cache.history[row])
+
+    def step(self, cache, tokens, live):
+        out = torch.zeros(len(tokens), self.cfg.vocab)
+        for r in live:
+            cache.history[r].append(tokens[r])
+            cache.lengths[r] += 1
+            out[r] = self.next_logits(cache.history[r])
+        return out
 
 
 @pytest.fixture(scope="module")

@@ -31,26 +31,12 @@ class CoinNet(GrammarNet):
         super().__init__(tok)
         self.other = tok.vocab["Pitch_67"]
 
-    def new_cache(self):
-        return [{}]
-
-    def forward(self, ids, cache=None, start=0):
-        rows = []
-        for b in range(ids.shape[0]):
-            history = ids[b].tolist()
-            if cache is not None:
-                history = cache[0].setdefault(b, [])
-                history.extend(ids[b].tolist())
-            bars = [i for i, t in enumerate(history) if t == self.bar]
-            offset = len(history) - bars[-1] if bars else len(self.chain)
-            nxt = self.chain[offset] if offset < len(self.chain) else self.bar
-            logits = torch.full((ids.shape[1], self.cfg.vocab), -10.0)
-            logits[-1, nxt] = 10.0
-            if offset == 2:  # the first pitch of a bar comes next: a near-even coin (not a tie)
-                logits[-1, self.other] = 9.9
-            logits[-1, self.eos] = 20.0
-            rows.append(logits)
-        return torch.stack(rows)
+    def next_logits(self, history):
+        logits = super().next_logits(history)
+        bars = [i for i, t in enumerate(history) if t == self.bar]
+        if bars and len(history) - bars[-1] == 2:  # the first pitch of a bar comes next: a near-even coin
+            logits[self.other] = 9.9
+        return logits
 
 
 @pytest.fixture()
@@ -68,40 +54,39 @@ def pitches(ids, lm) -> list[int]:
 
 
 def alone(lm, name: str, params: gen.Params) -> list[int]:
-    """The piece ``name`` sampled by itself (a full batch of copies of it)."""
-    start = gen.start_tokens(lm.vocab, params.tempo)
-    return gen.continue_many(lm, [start], params, [gen.item_seed(params.seed, name)], lambda f: None,
-                             rows=gen.BATCH)[0][0]
+    """The piece ``name`` sampled by itself (the other rows padding)."""
+    return gen.Pieces(lm, [name], params).take(name, lambda f: None)[0]
 
 
-def test_seeds_change_the_piece_and_a_piece_does_not_depend_on_its_batch(lm, monkeypatch):
+def test_planned_pieces_are_sampled_together_each_as_it_comes_alone(lm, monkeypatch):
     params = gen.Params(bars=10, seed=3)  # 2^10 coin sequences: six seeds rarely share one
     names = [f"{i:03d}" for i in range(6)]
     task = gen.Generation(name="generate-midi", ref="x", shape="generated", input_kind="midi")
     task.plan_ahead(params, [InputItem(Path(n), kind="generated", index=i) for i, n in enumerate(names)])
     assert task._upcoming == names
-    calls = []
-    real = gen.continue_many
+    made = []
+    real = gen.Pieces
 
-    def counting(*args, **kwargs):
-        assert kwargs["rows"] == gen.BATCH  # always a full batch, padded
-        calls.append(len(args[1]))
-        return real(*args, **kwargs)
+    def counting(lm_, group, params_):
+        made.append(list(group))
+        return real(lm_, group, params_)
 
-    monkeypatch.setattr(gen, "continue_many", counting)
+    monkeypatch.setattr(gen, "Pieces", counting)
+    monkeypatch.setattr(gen, "BATCH", 4)  # six pieces in four rows: two rows take a second piece
     progress: list[float] = []
-    first = task._generated(lm, "000", params, progress.append)  # the batch 000…003
-    assert calls == [gen.BATCH] and set(lm.pending) == {"001", "002", "003"}
-    later = []
-    kept = {n: task._generated(lm, n, params, later.append)[0] for n in ("001", "002", "003")}
-    assert calls == [gen.BATCH] and later == [1.0] * 3 and lm.pending == {}
-    task._generated(lm, "004", params, lambda f: None)  # the last two: a batch of 004 and 005
-    assert calls == [gen.BATCH, 2] and set(lm.pending) == {"005"}
-    kept["005"] = task._generated(lm, "005", params, lambda f: None)[0]
+    first = task._generated(lm, "000", params, progress.append)  # samples until 000 is done
+    assert made == [names] and lm.pieces.waiting == set(names[1:]) and not lm.pieces.ready
+    later: list[float] = []
+    kept = {n: task._generated(lm, n, params, later.append)[0] for n in names[1:]}
+    assert made == [names] and not lm.pieces.waiting and not lm.pieces.ready
+    # 001…003 were done with 000; 004 is sampled now (its bars reported, then done), 005 beside it
+    assert later == [1.0] * 3 + [k / 10 for k in range(1, 11)] + [1.0, 1.0]
     unplanned, _ = task._generated(lm, "zzz", params, lambda f: None)  # not planned: sampled alone
-    assert calls[-1] == 1 and len(calls) == 3
-    monkeypatch.undo()  # alone() below samples through the real function
-    assert progress[-1] == 1.0 and progress == sorted(progress) and len(progress) > 2
+    assert made[-1] == ["zzz"] and len(made) == 2
+    again, _ = task._generated(lm, "003", params, lambda f: None)  # asked again: sampled again (with the rest)
+    assert made[-1] == ["003", "004", "005"] and again == kept["003"]
+    monkeypatch.undo()  # alone() below samples in the real number of rows
+    assert progress == [k / 10 for k in range(1, 11)] + [1.0]
     assert first[0] == alone(lm, "000", params) and kept["003"] == alone(lm, "003", params)
     assert kept["005"] == alone(lm, "005", params)
     assert unplanned == alone(lm, "zzz", params)
@@ -189,10 +174,10 @@ def test_model_name_and_generated_items_read(tmp_path):
 class NoBarNet(CoinNet):
     """Never opens a bar: only Position_0 after Position_0 (EOS, masked, most wanted)."""
 
-    def forward(self, ids, cache=None, start=0):
-        logits = torch.full((ids.shape[0], ids.shape[1], self.cfg.vocab), -10.0)
-        logits[:, -1, self.chain[1]] = 10.0
-        logits[:, -1, self.eos] = 20.0
+    def next_logits(self, history):
+        logits = torch.full((self.cfg.vocab,), -10.0)
+        logits[self.chain[1]] = 10.0
+        logits[self.eos] = 20.0
         return logits
 
 
@@ -238,7 +223,7 @@ def test_a_continuations_piano_roll_names_its_prompt(lm, monkeypatch, tmp_path):
     assert drawn == [f"prompt.mid: 1 bars, {result.data['notes']} notes after a 1-bar prompt"]
 
 
-def test_progress_counts_the_bars_of_the_first_row_only(lm):
+def test_progress_counts_the_bars_of_the_piece_asked_for_only(lm):
     seen = []
     gen.continue_ids(lm, gen.start_tokens(lm.vocab, None), gen.Params(bars=4), 0, seen.append)
     assert seen == [0.25, 0.5, 0.75, 1.0, 1.0]  # each new Bar, the closing one, then done
@@ -249,8 +234,8 @@ def test_progress_counts_the_bars_of_the_first_row_only(lm):
     gen.continue_ids(lm, prompt, gen.Params(bars=2), 0, seen.append)
     assert seen == [0.5, 1.0, 1.0]
     seen.clear()
-    start = gen.start_tokens(lm.vocab, None)
-    gen.continue_many(lm, [start, start[:1]], gen.Params(bars=2), [1, 2], seen.append, rows=4)
+    pieces = gen.Pieces(lm, ["a", "b"], gen.Params(bars=2))  # sampled side by side: only b's bars are told
+    pieces.take("b", seen.append)
     assert seen == [0.5, 1.0, 1.0]
 
 
@@ -263,25 +248,30 @@ def test_top_k_and_top_p_reach_the_sampler(lm):
     assert len(loose) > 1
 
 
-def test_a_batch_is_padded_with_copies_of_its_first_prompt(lm, monkeypatch):
+def test_pieces_fill_all_rows_and_a_prompt_is_continued_in_one(lm, monkeypatch, tmp_path):
+    from test_remi import write_song
+
     from mirctl.backends import midi_lm
 
-    batches = []
-    real = midi_lm.sample
+    calls = []
+    real = midi_lm.stream
 
-    def spy(net, prompts, *args, **kwargs):
-        batches.append([list(p) for p in prompts])
-        return real(net, prompts, *args, **kwargs)
+    def spy(net, requests, rows, *args):
+        requests = list(requests)
+        calls.append((rows, [r.prompt for r in requests], [r.max_tokens for r in requests]))
+        return real(net, requests, rows, *args)
 
-    monkeypatch.setattr(midi_lm, "sample", spy)
+    monkeypatch.setattr(midi_lm, "stream", spy)
+    params = gen.Params(bars=1, tempo=120, max_tokens=50)
+    gen.Pieces(lm, ["a", "b"], params).take("a", lambda f: None)
     start = gen.start_tokens(lm.vocab, 120)
-    other = gen.start_tokens(lm.vocab, 100)  # the same length: one batch
-    results = gen.continue_many(lm, [start, other], gen.Params(bars=1), [1, 2], lambda f: None, rows=4)
-    assert batches == [[start, other, start, start]] and len(results) == 2
-    gen.continue_many(lm, [start, other], gen.Params(bars=1), [1, 2], lambda f: None)
-    assert batches[-1] == [start, other]  # rows default to the prompts given
-    gen.continue_many(lm, [start, other, start], gen.Params(bars=1), [1, 2, 3], lambda f: None, rows=2)
-    assert len(batches[-1]) == 3  # never fewer rows than prompts
+    assert calls == [(gen.BATCH, [start, start], [50, 50])]  # the same number of rows for one piece or many
+    gen.Pieces(lm, ["a"], gen.Params(bars=3)).take("a", lambda f: None)
+    assert calls[-1][0] == gen.BATCH and calls[-1][2] == [600]  # 200 tokens a bar
+    song = tmp_path / "prompt.mid"
+    write_song(song, offset=0)
+    gen.TASK.process(lm, MidiSource(song, None), params, lambda f: None)
+    assert calls[-1] == (1, [gen.prompt_ids(lm, song, None)], [50])  # a prompt file: alone, in one row
 
 
 def test_load_gives_the_shipped_model_its_vocabulary():

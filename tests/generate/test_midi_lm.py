@@ -4,12 +4,15 @@ learning-rate schedule are what the docs say."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from mirctl.backends.midi_lm import LMConfig, MidiLM, filter_logits, sample  # noqa: E402
+from mirctl.backends import midi_lm  # noqa: E402
+from mirctl.backends.midi_lm import LMConfig, MidiLM, Request, filter_logits, sample, stream  # noqa: E402
 from mirctl.errors import UsageError  # noqa: E402
 from mirctl.tasks import midi_lm_training as lm_training  # noqa: E402
 
@@ -104,6 +107,112 @@ def test_a_row_with_its_own_generator_does_not_depend_on_its_neighbours():
     assert alone[0] == mixed[2]
     other = sample(model, [[5, 6]] * 4, steps, lambda _r, _s: [9], gens(14, 1, 2, 3))
     assert other[0] != mixed[2]
+
+
+def test_a_rows_step_gives_the_logits_of_a_full_pass(monkeypatch):
+    """start_row + step (rows at their own positions, padding beside them) against one
+    full pass: to float32 precision with float32 keys, to bfloat16's with the shipped
+    bfloat16 keys and values."""
+    model = small_model(context=64)
+    ids = torch.randint(0, 40, (2, 30), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        full = model(ids)
+    for dtype, tolerance in ((torch.float32, 1e-5), (torch.bfloat16, 2e-2)):
+        monkeypatch.setattr(midi_lm, "ROW_DTYPE", dtype)
+        with torch.no_grad():
+            cache = model.new_rows(5)
+            assert cache.layers[0].keys.dtype == dtype
+            first = [model.start_row(cache, 1, ids[0, :10].tolist()), model.start_row(cache, 3, ids[1, :4].tolist())]
+            assert cache.lengths == [0, 10, 0, 4, 0]
+            for i, out in enumerate(first):
+                assert torch.allclose(out, full[i, (9, 3)[i]], atol=tolerance)
+            for t in range(10, 30):  # row 1 steps from position 10, row 3 from 4: one step each at a time
+                tokens = [7, int(ids[0, t]), 7, int(ids[1, t - 6]), 7]
+                out = model.step(cache, tokens, [1, 3])
+                assert torch.allclose(out[1], full[0, t], atol=tolerance)
+                assert torch.allclose(out[3], full[1, t - 6], atol=tolerance)
+            assert cache.lengths == [0, 30, 0, 24, 0]
+            worst = (out[1] - full[0, 29]).abs().max()
+        assert worst > (1e-7 if dtype == torch.bfloat16 else -1)  # bfloat16 keys do round
+
+
+class FixedLogits(torch.nn.Module):
+    """The sampler's row protocol with fixed random logits for every history, and a log
+    of which rows were (re)started at which step."""
+
+    def __init__(self, context: int = 1024) -> None:
+        super().__init__()
+        self.cfg = LMConfig(vocab=30, context=context)
+        self.logits = torch.randn(30, generator=torch.Generator().manual_seed(9)) * 2
+        self.starts: list[tuple[int, int, list[int]]] = []
+        self.steps = 0
+
+    def new_rows(self, rows):
+        return SimpleNamespace(lengths=[0] * rows)
+
+    def start_row(self, cache, row, window):
+        self.starts.append((self.steps, row, list(window)))
+        cache.lengths[row] = len(window)
+        return self.logits.clone()
+
+    def step(self, cache, tokens, live):
+        self.steps += 1
+        for r in live:
+            cache.lengths[r] += 1
+        return self.logits.expand(len(tokens), -1).clone()
+
+
+def test_each_row_draws_as_multinomial_would_from_its_own_generator():
+    net = FixedLogits()
+    requests = [Request(i, [1], torch.Generator().manual_seed(40 + i), lambda s: len(s) < 25, lambda s: [3, 4],
+                        max_tokens=100) for i in range(3)]
+    got = {r.key: seq for r, seq in stream(net, requests, 4, temperature=0.8, top_p=0.9)}
+    for i in range(3):
+        g = torch.Generator().manual_seed(40 + i)
+        logits = net.logits.clone()[None]
+        logits[0, [3, 4]] = -float("inf")
+        probs = filter_logits(logits, 0.8, None, 0.9).softmax(-1)[0]
+        assert got[i] == [1] + [int(torch.multinomial(probs, 1, generator=g)) for _ in range(24)]
+    assert len({tuple(s) for s in got.values()}) == 3
+
+
+def test_a_finished_row_takes_the_next_request_at_once_and_windows_slide():
+    net = FixedLogits(context=16)
+    lengths = {"a": 5, "b": 12, "c": 3, "d": 30, "e": 0}
+    requests = [Request(k, [9, 9], torch.Generator().manual_seed(1), lambda s, n=n: len(s) < 2 + n)
+                for k, n in lengths.items()]
+    done = [(r.key, seq) for r, seq in stream(net, requests, 2)]
+    # "e" wants nothing: handed back unsampled when its turn to take a row comes (b's row)
+    assert [(k, len(seq)) for k, seq in done] == [("a", 7), ("c", 5), ("b", 14), ("e", 2), ("d", 32)]
+    # a and b start; c takes a's row as a finishes (after its 5th token, before the 5th
+    # step), d takes it after c; d's window fills 16 positions twice and slides back to
+    # its last 8 tokens
+    d = done[-1][1]
+    assert net.starts == [(0, 0, [9, 9]), (0, 1, [9, 9]), (4, 0, [9, 9]), (7, 0, [9, 9]),
+                          (22, 0, d[9:17]), (30, 0, d[18:26])]
+    requests = [Request("x", [1], torch.Generator(), lambda s: True, max_tokens=4)]
+    assert [len(seq) for _, seq in stream(FixedLogits(), requests, 3)] == [5]  # max_tokens stops it
+
+
+def test_a_request_is_the_same_whatever_shares_its_rows():
+    """generate-midi's promise, on the real network: a request's tokens depend on the
+    row count only — not on which requests run beside it, in which row, nor on what a
+    row held before it (refills), windows sliding included."""
+    model = small_model(context=24)
+
+    def requests(keys):
+        return [Request(k, [1 + k % 5, 2], torch.Generator().manual_seed(100 + k),
+                        lambda s, n=10 + 7 * k: len(s) < n, lambda s: [0]) for k in keys]
+
+    def run(keys, rows=4):
+        return {r.key: seq for r, seq in stream(model, requests(keys), rows, top_p=0.9)}
+
+    together = run(range(9))  # nine requests of 10 … 66 tokens in four rows: rows are refilled
+    assert [len(together[k]) for k in range(9)] == [10 + 7 * k for k in range(9)]
+    for k in (0, 4, 8):
+        assert run([k])[k] == together[k]  # alone (three padding rows)
+    assert run([8, 7, 6, 5, 4, 3, 2, 1, 0]) == together  # other rows, other neighbours
+    assert len({tuple(together[k][2:12]) for k in range(1, 9)}) == 8
 
 
 def test_windows_and_transposition():
