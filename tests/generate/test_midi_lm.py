@@ -132,8 +132,6 @@ def test_a_rows_step_gives_the_logits_of_a_full_pass(monkeypatch):
                 assert torch.allclose(out[1], full[0, t], atol=tolerance)
                 assert torch.allclose(out[3], full[1, t - 6], atol=tolerance)
             assert cache.lengths == [0, 30, 0, 24, 0]
-            worst = (out[1] - full[0, 29]).abs().max()
-        assert worst > (1e-7 if dtype == torch.bfloat16 else -1)  # bfloat16 keys do round
 
 
 class FixedLogits(torch.nn.Module):
