@@ -246,6 +246,15 @@ def test_top_k_and_top_p_reach_the_sampler(lm):
         assert len(pieces) == 1, params
     loose = {tuple(pitches(alone(lm, f"{i:03d}", gen.Params(bars=4, top_k=2)), lm)) for i in range(4)}
     assert len(loose) > 1
+    # and for a prompt's continuation (sampled alone, in one row)
+    start = gen.start_tokens(lm.vocab, None)
+
+    def continued(params):
+        return {tuple(pitches(gen.continue_ids(lm, start, params, seed, lambda f: None)[0], lm)) for seed in range(6)}
+
+    assert len(continued(gen.Params(bars=4, top_k=1, top_p=None))) == 1
+    assert len(continued(gen.Params(bars=4, top_p=0.4))) == 1
+    assert len(continued(gen.Params(bars=4, top_k=2, top_p=None))) > 1
 
 
 def test_pieces_fill_all_rows_and_a_prompt_is_continued_in_one(lm, monkeypatch, tmp_path):
