@@ -7,8 +7,8 @@ Prints JSON lines (medians of ``--runs``, with the CPU model and load average):
 
 - ``sampling``: tokens per second of one piece sampled by the shipped model with the
   cache, in one row, against re-running the whole prefix for every token (the anchor:
-  decoding without a cache), over the same first 400 tokens; and 16 pieces in
-  generate-midi's 16 rows;
+  decoding without a cache), over the same first 400 tokens; and as many pieces as
+  generate-midi's rows (``BATCH``, 20) side by side;
 - ``generate-midi``: ``mirctl generate-midi -n 20 --bars 32 --seed R`` wall time
   (start-up, model load, sampling, writing; the issue's goal: under 60 s), run R using
   seed R, so the median is over five different sets of pieces; seconds per piece;

@@ -95,11 +95,9 @@ class Block(nn.Module):
         (``where``) of their row of the layer's buffers and attend to their first
         ``at + 1``, each row by itself; the other rows (padding) attend to nothing."""
         b, d = x.shape
-        half = d // self.heads // 2
         h = F.layer_norm(x, (d,), self.norm1.weight, self.norm1.bias, self.norm1.eps)
         qkv = torch.addmm(layer.qkv_b, h, layer.qkv_w).view(b, 3, self.heads, 1, d // self.heads)
-        qk = qkv[:, :2]  # queries and keys rotated at once: x·(cos, cos) + (x2, x1)·(−sin, sin), as _rotate
-        qk = (qk * cos + torch.cat([qk[..., half:], qk[..., :half]], -1) * sin).to(layer.keys.dtype)
+        qk = _rotate(qkv[:, :2], cos, sin).to(layer.keys.dtype)  # queries and keys rotated at once
         layer.keys[rows, :, where] = qk[rows, 1, :, 0]
         layer.values[rows, :, where] = qkv[rows, 2, :, 0].to(layer.values.dtype)
         queries = qk[:, 0].split(1)
@@ -173,8 +171,8 @@ class RowCache:
     """What :func:`stream` keeps for ``rows`` sequences decoded side by side: per block a
     :class:`_StepLayer` whose keys and values are (rows, heads, context, head_dim);
     ``lengths[r]``: the tokens row r holds; ``head``: the output weights, transposed;
-    ``rotary``: (cos, cos) and (−sin, sin) of every position. The weights are copies,
-    taken when the cache is made."""
+    ``rotary``: the cosines and sines of every position (:func:`_rotary`). The weights
+    are copies, taken when the cache is made."""
 
     def __init__(self, model: MidiLM, rows: int) -> None:
         cfg = model.cfg
@@ -188,8 +186,7 @@ class RowCache:
                 *(t.detach().t().contiguous() if t.dim() == 2 else t.detach()
                   for lin in (block.qkv, block.proj, up, down) for t in (lin.weight, lin.bias))))
         self.head = weight.t().contiguous()
-        cos, sin = _rotary(torch.arange(cfg.context, device=weight.device), cfg.dim // cfg.heads)
-        self.rotary = torch.cat([cos, cos], -1), torch.cat([-sin, sin], -1)
+        self.rotary = _rotary(torch.arange(cfg.context, device=weight.device), cfg.dim // cfg.heads)
         self.lengths = [0] * rows
 
 
@@ -347,7 +344,7 @@ def stream(model: MidiLM, requests: Iterable[Request], rows: int, temperature: f
         probs = filter_logits(logits, temperature, top_k, top_p).softmax(-1)
         noise = torch.ones_like(probs)
         for r in live:  # multinomial's own draw: argmax(p / q), q ~ Exp(1) from the row's generator
-            noise[r] = torch.empty_like(probs[r]).exponential_(generator=slots[r].request.generator)
+            noise[r].exponential_(generator=slots[r].request.generator)
         drawn = (probs / noise).argmax(-1).tolist()
         finished, stepping = [], []
         for r in live:
