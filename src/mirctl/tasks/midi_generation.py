@@ -118,7 +118,7 @@ def bars_in(ids: list[int], vocab: Vocab) -> int:
 #: row takes the next waiting piece. Always this many rows (padding when fewer pieces
 #: are left), so a piece's tokens never depend on which pieces shared the rows. Twenty:
 #: the homework's ``-n 20`` all start at once (with 16, four start late and the run
-#: ends later: 68 s against 56 s for seed 1 here).
+#: ends later).
 BATCH = 20
 
 
