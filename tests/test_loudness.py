@@ -167,6 +167,35 @@ def test_loudness_range_is_libebur128_s_lra():
     assert loudness.loudness_range(np.stack([x[0]] * 3), sr)[1] is None  # three channels: the numpy path, no range
 
 
+def test_libebur128_called_without_the_gil_measures_what_its_wrapper_measures(monkeypatch):
+    """The meter calls libebur128's C functions through ctypes (no GIL held, so two
+    threads measure at once); the figures are the Cython wrapper's, digit for digit."""
+    pyebur128 = pytest.importorskip("pyebur128")
+    assert loudness._c_api(pyebur128) is not None  # this install takes the ctypes path
+    sr = 44100
+    x = _noise_song(26.0, sr, 2, seed=9)  # two chunks of 2**20 frames
+    x[:, (1 << 20):] *= 0.25
+    cases = [(x, True), (x[:1], True), (x, False), (np.zeros((2, sr), np.float32), True)]
+    fast = [loudness._libebur128(pyebur128, w, sr, r) for w, r in cases]
+    monkeypatch.setattr(loudness, "_c_api", lambda ebur: None)
+    assert fast == [loudness._libebur128(pyebur128, w, sr, r) for w, r in cases]
+    assert fast[0][1] > 3 and fast[2][1] is None and fast[3] == (float("-inf"), 0.0)
+
+
+def test_long_signals_are_measured_in_two_threads_with_the_same_figures():
+    sr = 44100
+    x = _noise_song(12.0, sr, 2, seed=10)  # over PARALLEL_S: loudness and true peak side by side
+    assert x.shape[1] >= loudness.PARALLEL_S * sr
+    assert loudness.loudness_and_true_peak(x, sr, with_range=True) == (*loudness.loudness_range(x, sr),
+                                                                       loudness.true_peak(x, sr))
+    assert loudness.loudness_and_true_peak(x, sr) == (loudness.integrated_loudness(x, sr), None,
+                                                      loudness.true_peak(x, sr))
+    levels = loudness.measure(x, sr)
+    lufs, lra = loudness.loudness_range(x, sr)
+    assert (levels.lufs, levels.lra) == (round(lufs, 2), round(lra, 2) if lra is not None else None)
+    assert levels.true_peak_dbtp == round(20 * math.log10(loudness.true_peak(x, sr)), 2)
+
+
 def test_levels_shift_round_and_report():
     levels = loudness.Levels(-20.0, 5.5, -3.0, -2.5)
     assert levels.shifted(1.234) == loudness.Levels(-18.77, 5.5, -1.77, -1.27)

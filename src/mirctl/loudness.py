@@ -112,13 +112,67 @@ def _libebur128(ebur: object, wav: np.ndarray, sr: int, with_range: bool) -> tup
     """(integrated loudness, loudness range or None) of mono/stereo audio at least one
     400 ms block long, in one libebur128 pass."""
     mode = ebur.MeasurementMode.MODE_I | (ebur.MeasurementMode.MODE_LRA if with_range else 0)  # type: ignore[attr-defined]
+    lib = _c_api(ebur)
+    if lib is not None:
+        return _libebur128_nogil(lib, int(mode), wav, sr, with_range)
     state = ebur.R128State(wav.shape[0], sr, mode)  # type: ignore[attr-defined]
-    frames = np.ascontiguousarray(wav.T, dtype=np.float32)  # interleaved
-    for start in range(0, frames.shape[0], 1 << 20):
-        chunk = frames[start:start + (1 << 20)]
+    for chunk in _interleaved(wav):
         state.add_frames(chunk.ravel(), chunk.shape[0])
     lufs = float(ebur.get_loudness_global(state))  # type: ignore[attr-defined]  # silence: -HUGE_VAL = -inf
     return lufs, float(ebur.get_loudness_range(state)) if with_range else None  # type: ignore[attr-defined]
+
+
+CHUNK_FRAMES = 1 << 20
+
+
+def _interleaved(wav: np.ndarray):  # type: ignore[no-untyped-def]
+    """(frames, channels) float32 chunks of (channels, samples) audio, as libebur128 reads them."""
+    for start in range(0, wav.shape[1], CHUNK_FRAMES):
+        yield np.ascontiguousarray(wav[:, start:start + CHUNK_FRAMES].T, dtype=np.float32)
+
+
+@lru_cache(maxsize=1)
+def _c_api(ebur: object) -> object | None:
+    """libebur128's own functions, called through ctypes: pyebur128's extension module
+    carries the library and exports its symbols. A ctypes call releases the GIL (the
+    Cython wrapper holds it), so the stems of a mix are measured on both cores at once.
+    None when this build does not export them (the wrapper is used then)."""
+    import ctypes
+
+    try:
+        lib = ctypes.CDLL(ebur.pyebur128.__file__)  # type: ignore[attr-defined]
+        spec = {"ebur128_init": (ctypes.c_void_p, [ctypes.c_uint, ctypes.c_ulong, ctypes.c_int]),
+                "ebur128_destroy": (None, [ctypes.POINTER(ctypes.c_void_p)]),
+                "ebur128_add_frames_float": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]),
+                "ebur128_loudness_global": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)]),
+                "ebur128_loudness_range": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)])}
+        for name, (restype, argtypes) in spec.items():
+            fn = getattr(lib, name)
+            fn.restype, fn.argtypes = restype, argtypes
+    except (AttributeError, OSError):
+        return None
+    return lib
+
+
+def _libebur128_nogil(lib: object, mode: int, wav: np.ndarray, sr: int,
+                      with_range: bool) -> tuple[float, float | None]:
+    import ctypes
+
+    state = lib.ebur128_init(wav.shape[0], sr, mode)  # type: ignore[attr-defined]
+    if not state:
+        raise MemoryError("libebur128 could not allocate its state")
+    try:
+        for chunk in _interleaved(wav):
+            if lib.ebur128_add_frames_float(state, chunk.ctypes.data, chunk.shape[0]):  # type: ignore[attr-defined]
+                raise MemoryError("libebur128 could not take more frames")
+        lufs, lra = ctypes.c_double(), ctypes.c_double()
+        lib.ebur128_loudness_global(state, ctypes.byref(lufs))  # type: ignore[attr-defined]  # silence: -inf
+        if with_range:
+            lib.ebur128_loudness_range(state, ctypes.byref(lra))  # type: ignore[attr-defined]
+    finally:
+        handle = ctypes.c_void_p(state)
+        lib.ebur128_destroy(ctypes.byref(handle))  # type: ignore[attr-defined]
+    return lufs.value, lra.value if with_range else None
 
 
 def integrated_loudness_numpy(wav: np.ndarray, sr: int) -> float | None:
@@ -249,10 +303,33 @@ def loudness_range(wav: np.ndarray, sr: int) -> tuple[float | None, float | None
 
 
 def measure(wav: np.ndarray, sr: int) -> Levels:
-    """Integrated loudness, loudness range, sample peak and true peak of one signal."""
-    lufs, lra = loudness_range(wav, sr)
+    """Integrated loudness, loudness range, sample peak and true peak of one signal
+    (libebur128's pass and the true peak at once, in two threads, for a long signal)."""
+    lufs, lra, peak = loudness_and_true_peak(wav, sr, with_range=True)
     sample = float(np.max(np.abs(wav))) if wav.size else 0.0
-    peak = true_peak(wav, sr)  # 0.0 for silence
     finite = lufs is not None and math.isfinite(lufs)
     return Levels(round(lufs, 2) if finite else None, round(lra, 2) if finite and lra is not None else None,
                   _db(sample), _db(peak))
+
+
+#: signals at least this long are measured in two threads (shorter: a thread costs more than it saves)
+PARALLEL_S = 10.0
+
+
+def loudness_and_true_peak(wav: np.ndarray, sr: int, with_range: bool = False
+                           ) -> tuple[float | None, float | None, float]:
+    """(integrated loudness, loudness range or None, true peak as a linear amplitude):
+    :func:`loudness_range` (or :func:`integrated_loudness`) and :func:`true_peak`, run
+    side by side for long signals (libebur128 is called without the GIL)."""
+    def levels() -> tuple[float | None, float | None]:
+        return loudness_range(wav, sr) if with_range else (integrated_loudness(wav, sr), None)
+
+    if wav.shape[-1] < PARALLEL_S * sr:
+        lufs, lra = levels()
+        return lufs, lra, true_peak(wav, sr)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        peak = pool.submit(true_peak, wav, sr)
+        lufs, lra = levels()
+        return lufs, lra, peak.result()
