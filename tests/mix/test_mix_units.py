@@ -232,13 +232,54 @@ def test_limiting_in_parts_equals_one_pass():
     from mirctl.backends import pedalboard_backend
 
     pytest.importorskip("pedalboard")
-    music = np.tile(sum(make_stems(seconds=6.0, seed=2).values()), (1, 5)) * 4  # 30 s, far over the ceiling
+    music = np.tile(sum(make_stems(seconds=6.0, seed=2).values()), (1, 8)) * 4  # 48 s, far over the ceiling
     for true_peak in (False, True):
         whole = pedalboard_backend.limit(music, SR, -1.0, true_peak=true_peak, parts=1)
         split = pedalboard_backend.limit(music, SR, -1.0, true_peak=true_peak, parts=2)
         assert split.shape == whole.shape
         np.testing.assert_allclose(split, whole, atol=1e-6)
         assert np.abs(whole).max() < 10 ** (-0.9 / 20)  # and it did limit: 12 dB over, held at the ceiling
+
+
+@pytest.mark.parametrize("target, level", [(-10.0, 4.0), (-30.0, 1.0), (-14.0, 0.0)])
+def test_the_master_s_levels_are_measured_once_and_are_the_output_s(target, level):
+    """finish() measures the master as it makes it (through the limiter, or by a plain
+    gain): the levels it hands the report are a fresh measurement of what it returns."""
+    from mirctl.backends import pedalboard_backend
+    from mirctl.loudness import measure
+    from mirctl.tasks.mix import finish
+
+    pytest.importorskip("pedalboard")
+    bus = np.tile(sum(make_stems(seconds=6.0, seed=4).values()), (1, 2)) * np.float32(level)  # 12 s
+    master, gain, notes = finish(pedalboard_backend, bus, SR, target, -1.0)
+    got, fresh = master.levels(), measure(master.wav, SR)
+    if level == 0.0:
+        assert notes == ["the mix is digital silence"] and got == fresh and got.lufs is None
+        return
+    for field in ("lufs", "true_peak_dbtp", "sample_peak_dbfs"):
+        assert getattr(got, field) == pytest.approx(getattr(fresh, field), abs=0.011), field
+    assert got.lra == pytest.approx(fresh.lra, abs=0.02)
+    assert abs(got.lufs - target) < 0.5 and got.true_peak_dbtp <= -1.0
+    plain = np.allclose(master.wav, bus * np.float32(10 ** (gain / 20)), rtol=0, atol=1e-6)
+    assert plain == (target == -30.0)  # one case goes through the limiter, one takes a plain gain
+
+
+def test_reverb_and_glue_in_parts_equal_one_pass():
+    """The master's reverb and glue compressor run in two threads over two halves, each
+    later half after PREROLL_S of the audio before it: the same samples as one pass."""
+    from mirctl.backends import pedalboard_backend
+    from mirctl.mixpresets import load_preset
+
+    pytest.importorskip("pedalboard")
+    master = load_preset("default").master
+    music = np.tile(sum(make_stems(seconds=6.0, seed=3).values()), (1, 8))  # 48 s
+    assert music.shape[1] >= 2 * pedalboard_backend.MIN_PART_PREROLLS * pedalboard_backend.PREROLL_S * SR
+    for fn, spec, x in ((pedalboard_backend.reverb, master.reverb, music * 0.3),
+                        (pedalboard_backend.glue, master.glue, music * 4)):
+        whole, split = fn(spec, x, SR, parts=1), fn(spec, x, SR, parts=2)
+        assert split.shape == whole.shape
+        np.testing.assert_allclose(split, whole, atol=1e-7)
+        assert np.abs(whole - x).max() > 0.01  # it did change the signal
 
 
 def test_python_api_mixes_arrays_and_folders_like_the_command(tmp_path):

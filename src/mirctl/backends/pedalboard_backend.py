@@ -9,7 +9,7 @@ its latency compensation keeps every output aligned with its input.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from mirctl.backends._lazy import require
 
@@ -71,15 +71,51 @@ def process_stem(settings: RoleSettings, wav: np.ndarray, sr: int) -> np.ndarray
     return run(stem_chain(settings, sr), wav, sr)
 
 
-def glue(spec: CompressorSpec, wav: np.ndarray, sr: int) -> np.ndarray:
-    return run([_compressor(_pb(), spec)], wav, sr)
+#: audio run through a plugin before each later part of a signal processed in parts, so
+#: that part starts in the state one pass would have reached: the limiter's and the
+#: compressors' gain envelopes forget in a few release times (100-200 ms) and the reverb's
+#: tail falls below float32 resolution within about 3 s (tests compare both with one pass)
+PREROLL_S = 5.0
+#: and after it, so the end of each part sees the peaks a limiter's lookahead reaches into
+POSTROLL_S = 0.5
+#: signals shorter than this many pre-rolls per part are processed in one pass
+MIN_PART_PREROLLS = 4
 
 
-def reverb(spec: ReverbSpec, wav: np.ndarray, sr: int) -> np.ndarray:
-    """The reverb return of a send bus: wet signal only."""
+def in_parts(make: Callable[[], Sequence[Any]], wav: np.ndarray, sr: int, parts: int = 2,
+             postroll_s: float = 0.0) -> np.ndarray:
+    """``wav`` through fresh plugins from ``make()``, in ``parts`` pieces at once in
+    threads (pedalboard releases the GIL). Each later piece is preceded by
+    :data:`PREROLL_S` of the audio before it, which is then dropped, and runs
+    ``postroll_s`` past its end; joined, the pieces equal one pass over the whole for
+    plugins whose state forgets within the pre-roll (limiter, compressor, reverb)."""
+    import numpy as np
+
+    n = wav.shape[-1]
+    preroll = int(PREROLL_S * sr)
+    if parts <= 1 or n < parts * MIN_PART_PREROLLS * preroll:
+        return run(make(), wav, sr)
+    from concurrent.futures import ThreadPoolExecutor
+
+    postroll = int(postroll_s * sr)
+    bounds = [round(i * n / parts) for i in range(parts + 1)]
+    spans = [(max(0, a - preroll), a, b, min(n, b + postroll)) for a, b in zip(bounds[:-1], bounds[1:])]
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        pieces = list(pool.map(lambda span: run(make(), wav[:, span[0]:span[3]], sr), spans))
+    return np.concatenate([p[:, a - s:b - s] for p, (s, a, b, _) in zip(pieces, spans)], axis=1)
+
+
+def glue(spec: CompressorSpec, wav: np.ndarray, sr: int, parts: int = 2) -> np.ndarray:
+    """The bus compressor, in ``parts`` threads (:func:`in_parts`)."""
     pb = _pb()
-    return run([pb.Reverb(room_size=spec.room_size, damping=spec.damping, width=spec.width, wet_level=1.0,
-                          dry_level=0.0)], wav, sr)
+    return in_parts(lambda: [_compressor(pb, spec)], wav, sr, parts)
+
+
+def reverb(spec: ReverbSpec, wav: np.ndarray, sr: int, parts: int = 2) -> np.ndarray:
+    """The reverb return of a send bus: wet signal only, in ``parts`` threads (:func:`in_parts`)."""
+    pb = _pb()
+    return in_parts(lambda: [pb.Reverb(room_size=spec.room_size, damping=spec.damping, width=spec.width,
+                                       wet_level=1.0, dry_level=0.0)], wav, sr, parts)
 
 
 def third_octave_eq(bands: Sequence[tuple[float, float]], wav: np.ndarray, sr: int) -> np.ndarray:
@@ -90,40 +126,13 @@ def third_octave_eq(bands: Sequence[tuple[float, float]], wav: np.ndarray, sr: i
 
 
 LIMITER_RELEASE_MS = 100.0
-#: audio run through the limiter before each later part, so that part starts with the
-#: gain state a single pass would have reached: 3 s is 30 release times (e^-30)
-PREROLL_S = 3.0
-#: and after it, so the end of each piece sees the peaks its lookahead reaches into
-POSTROLL_S = 0.5
 
 
 def limit(wav: np.ndarray, sr: int, ceiling_db: float, true_peak: bool = True, parts: int = 2) -> np.ndarray:
     """``pedalboard.BrickwallLimiter``: lookahead, no make-up gain; ``true_peak`` makes
-    its sidechain 4× oversampled (the plain ``Limiter`` overshoots 0 dBFS).
-
-    A long signal is limited in ``parts`` pieces at once in threads (pedalboard releases
-    the GIL; the true-peak limiter is the costliest step of a mix). Each later piece is
-    preceded by :data:`PREROLL_S` of the audio before it, which is then dropped: the
-    limiter's gain envelope forgets everything older than a few release times, so the
-    joined result equals one pass over the whole (the tests compare them). Each piece
-    also runs :data:`POSTROLL_S` past its end, for the peaks its lookahead must see."""
-    import numpy as np
-
+    its sidechain 4× oversampled (the plain ``Limiter`` overshoots 0 dBFS). A long
+    signal is limited in ``parts`` threads (:func:`in_parts`; the true-peak limiter is
+    the costliest step of a mix)."""
     pb = _pb()
-
-    def one(part: np.ndarray) -> np.ndarray:
-        return run([pb.BrickwallLimiter(ceiling_db=ceiling_db, release_ms=LIMITER_RELEASE_MS, lookahead_ms=5.0,
-                                        true_peak=true_peak)], part, sr)
-
-    n = wav.shape[-1]
-    preroll = int(PREROLL_S * sr)
-    if parts <= 1 or n < parts * 4 * preroll:
-        return one(wav)
-    from concurrent.futures import ThreadPoolExecutor
-
-    postroll = int(POSTROLL_S * sr)
-    bounds = [round(i * n / parts) for i in range(parts + 1)]
-    spans = [(max(0, a - preroll), a, b, min(n, b + postroll)) for a, b in zip(bounds[:-1], bounds[1:])]
-    with ThreadPoolExecutor(max_workers=parts) as pool:
-        pieces = list(pool.map(one, [wav[:, s:e] for s, _, _, e in spans]))
-    return np.concatenate([p[:, a - s:b - s] for p, (s, a, b, _) in zip(pieces, spans)], axis=1)
+    return in_parts(lambda: [pb.BrickwallLimiter(ceiling_db=ceiling_db, release_ms=LIMITER_RELEASE_MS,
+                                                 lookahead_ms=5.0, true_peak=true_peak)], wav, sr, parts, POSTROLL_S)

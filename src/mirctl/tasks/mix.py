@@ -447,57 +447,95 @@ def search_gain(evaluate: Callable[[float], float], gain: float, target: float, 
     return min(tried, key=lambda t: abs(t[1] - target))
 
 
-def finish(effects: Any, bus: np.ndarray, sr: int, target: float, ceiling: float) -> tuple[np.ndarray, float, list[str]]:
+@dataclass
+class Master:
+    """The master and what was measured of it on the way: integrated loudness, range and
+    true peak (linear) in one pass (:func:`mirctl.loudness.loudness_and_true_peak`)."""
+
+    wav: Any
+    lufs: float | None
+    lra: float | None
+    peak: float
+
+    def scaled(self, gain_db: float) -> Master:
+        import numpy as np
+
+        g = db_gain(gain_db)
+        lufs = self.lufs + gain_db if self.lufs is not None and math.isfinite(self.lufs) else self.lufs
+        return Master(self.wav * np.float32(g), lufs, self.lra, self.peak * g)
+
+    def levels(self) -> Levels:
+        import numpy as np
+
+        from mirctl.loudness import Levels, _db
+
+        finite = self.lufs is not None and math.isfinite(self.lufs)
+        sample = float(np.max(np.abs(self.wav))) if self.wav.size else 0.0
+        return Levels(round(self.lufs, 2) if finite else None,
+                      round(self.lra, 2) if finite and self.lra is not None else None, _db(sample), _db(self.peak))
+
+
+def measured(wav: np.ndarray, sr: int) -> Master:
+    from mirctl.loudness import loudness_and_true_peak
+
+    return Master(wav, *loudness_and_true_peak(wav, sr, with_range=True))
+
+
+def finish(effects: Any, bus: np.ndarray, sr: int, target: float, ceiling: float) -> tuple[Master, float, list[str]]:
     """The master at ``target`` LUFS with its true peak at most ``ceiling`` dBTP: gain,
     and a true-peak limiter when the gain alone would pass the ceiling. The gain that
     reaches the target through the limiter is found with the (much cheaper) sample-peak
     limiter first, then confirmed and corrected with the true-peak one.
-    Returns (master, the gain applied before the limiter in dB, warnings)."""
+    Returns (the master with its levels, the gain applied before the limiter in dB, warnings)."""
     import numpy as np
 
-    from mirctl.loudness import integrated_loudness, true_peak
+    from mirctl.loudness import integrated_loudness
 
-    loud = integrated_loudness(bus, sr)
-    peak = true_peak(bus, sr)
+    start = measured(bus, sr)
+    loud, peak = start.lufs, start.peak
     if peak == 0.0:
-        return bus, 0.0, ["the mix is digital silence"]
+        return start, 0.0, ["the mix is digital silence"]
     if loud is None or not math.isfinite(loud):  # too short (or too quiet) to gate: only the ceiling holds
         over = 20 * math.log10(peak) - ceiling
         gain = -over - 0.01 if over > 0 else 0.0
-        return bus * np.float32(db_gain(gain)), gain, [
+        return start.scaled(gain), gain, [
             "the mix is shorter than 0.4 s (or below -70 LUFS), so it has no integrated loudness to bring to the "
             "target; it was only kept under the true-peak ceiling"]
     gain = min(target - loud, MAX_GAIN_DB)
     margin = 0.15  # dB under the ceiling for the limiter: its oversampled detector is not exact
     if 20 * math.log10(peak) + gain <= ceiling - margin:
-        return bus * np.float32(db_gain(gain)), gain, []
+        return start.scaled(gain), gain, []
 
-    def limited(g: float, oversampled: bool) -> tuple[np.ndarray, float]:
-        out = effects.limit(bus * np.float32(db_gain(g)), sr, ceiling - margin, true_peak=oversampled)
-        return out, integrated_loudness(out, sr)
+    def limited(g: float) -> Master:  # through the true-peak limiter, measured
+        return measured(effects.limit(bus * np.float32(db_gain(g)), sr, ceiling - margin, true_peak=True), sr)
 
-    gain, reached = search_gain(lambda g: limited(g, False)[1], gain, target)
-    out, reached = limited(gain, True)
-    over = 20 * math.log10(max(true_peak(out, sr), 1e-12)) - ceiling
+    def search_limited(g: float) -> float:  # the sample-peak limiter's loudness: cheap, close
+        return integrated_loudness(effects.limit(bus * np.float32(db_gain(g)), sr, ceiling - margin,
+                                                 true_peak=False), sr)
+
+    def over_by(m: Master) -> float:
+        return 20 * math.log10(max(m.peak, 1e-12)) - ceiling
+
+    gain, _ = search_gain(search_limited, gain, target)
+    out = limited(gain)
+    over = over_by(out)
     for _ in range(2):  # an inter-sample peak got through: a lower ceiling
         if over <= 0:
             break
         margin += over + 0.05
-        out, reached = limited(gain, True)
-        over = 20 * math.log10(max(true_peak(out, sr), 1e-12)) - ceiling
-    if over <= 0 and abs(reached - target) > 0.2:  # the true-peak limiter takes a little more: one correction
-        other_gain = min(gain + max(-6.0, min(6.0, target - reached)), MAX_GAIN_DB)
-        again, loud_again = limited(other_gain, True)
-        over_again = 20 * math.log10(max(true_peak(again, sr), 1e-12)) - ceiling
-        if over_again <= 0 and abs(loud_again - target) < abs(reached - target):
-            out, reached, gain = again, loud_again, other_gain
+        out = limited(gain)
+        over = over_by(out)
+    if over <= 0 and abs(out.lufs - target) > 0.2:  # the true-peak limiter takes a little more: one correction
+        other_gain = min(gain + max(-6.0, min(6.0, target - out.lufs)), MAX_GAIN_DB)
+        again = limited(other_gain)
+        if over_by(again) <= 0 and abs(again.lufs - target) < abs(out.lufs - target):
+            out, gain = again, other_gain
     notes = []
     if over > 0:  # the limiter still let an inter-sample peak through: lower the whole master
-        out *= np.float32(db_gain(-over - 0.01))
-        reached -= over + 0.01
+        out = out.scaled(-over - 0.01)
         gain -= over + 0.01
-    if abs(reached - target) > LOUDNESS_TOLERANCE:
-        notes.append(f"the master reached {reached:.1f} LUFS, not {target:g}: the limiter cannot make it louder "
+    if abs(out.lufs - target) > LOUDNESS_TOLERANCE:
+        notes.append(f"the master reached {out.lufs:.1f} LUFS, not {target:g}: the limiter cannot make it louder "
                      f"under a {ceiling:g} dBTP ceiling without crushing it (lower --target-lufs)")
     return out, gain, notes
 
@@ -548,11 +586,13 @@ def mix(source: StemSetSource, mixer: Mixer, params: Params, progress: Callable[
                 bus = mixer.effects.glue(preset.master.glue, bus, sr)
             if mixer.reference is not None:
                 bus, data["reference"] = match_reference(mixer.effects, mixer.reference, bus, sr)
-        bus, gain, warn = finish(mixer.effects, bus, sr, target, params.true_peak)
+        mastered, gain, warn = finish(mixer.effects, bus, sr, target, params.true_peak)
+        bus, master = mastered.wav, mastered.levels()
         common_db += gain
         notes += [f"{source.path}: {w}" for w in warn]
+    else:
+        master = loudness.measure(bus, sr)
     progress(0.9)
-    master = loudness.measure(bus, sr)
     import warnings
 
     for text in dict.fromkeys(notes):
