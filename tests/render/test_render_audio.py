@@ -180,6 +180,57 @@ def test_stems_are_named_aligned_and_sum_to_the_full_render(tmp_path, synth):
     assert rec["result"]["loudness_lufs"] == pytest.approx(full_rec["result"]["loudness_lufs"], abs=0.1)
 
 
+def test_fluidsynth_renders_two_stems_at_a_time_with_each_stem_s_samples_and_warnings(tmp_path):
+    """With several stems FluidSynth renders two at once (a twin renderer of the font in
+    a second thread): every stem, and each synth warning, is what one renderer playing the
+    stems one after another gives."""
+    from mirctl.backends.synth_common import SynthOptions
+    from mirctl.io.midi_events import read_midi_events
+    from mirctl.models import soundfonts
+    from mirctl.tasks import render as rd
+
+    need_synth("fluidsynth")
+    import mido
+
+    path = write_midi(tmp_path / "five.mid", [*pretty_midi.PrettyMIDI(str(_song(tmp_path))).instruments,
+                                               instrument([(0.5, 2.5, 72, 90)], program=40, name="violin")])
+    song = mido.MidiFile(str(path))
+    song.tracks.append(mido.MidiTrack([  # an organ asking for bank 7, which the font lacks
+        mido.MetaMessage("track_name", name="organ", time=0),
+        mido.Message("control_change", channel=5, control=0, value=7, time=0),
+        mido.Message("program_change", channel=5, program=19, time=1),
+        mido.Message("note_on", channel=5, note=60, velocity=100, time=100),
+        mido.Message("note_off", channel=5, note=60, velocity=0, time=400)]))
+    song.save(str(path))
+    midi = read_midi_events(path)
+    font = soundfonts.resolve("timgm6mb")
+    renderer = rd.open_renderer("fluidsynth", str(font.path), SynthOptions(), font)
+    played = []
+    twin = renderer.twin()
+    for r in (renderer, twin):
+        real = r.render
+        r.render = lambda *a, real=real, r=r, **k: played.append(r) or real(*a, **k)
+    params = rd.Params(synth="fluidsynth", stems=True)
+    with pytest.warns(Warning) as parallel_said:
+        together = rd.render(rd.MidiEventsSource(path, midi, {}), renderer, params)
+    assert renderer.twin() is twin and {id(r) for r in played} == {id(renderer), id(twin)} and len(played) == 5
+    renderer.parallel = False  # this renderer alone, stem after stem
+    with pytest.warns(Warning) as alone_said:
+        alone = rd.render(rd.MidiEventsSource(path, midi, {}), renderer, params)
+    assert len(played) == 10 and all(r is renderer for r in played[5:])
+    assert list(together.outputs) == list(alone.outputs) == [f"stem:{n}" for n in
+                                                             ("piano", "bass", "drums", "organ", "violin")]
+    for name, out in together.outputs.items():
+        np.testing.assert_array_equal(out.wav, alone.outputs[name].wav)
+    assert together.data == alone.data
+    said = [str(w.message) for w in parallel_said]
+    assert said == [str(w.message) for w in alone_said]
+    assert [m for m in said if "bank=7" in m] == ["Instrument not found on channel 5 [bank=7 prog=19], "
+                                                  "substituted [bank=0 prog=19]"], said
+    renderer.close()
+    assert renderer.twin is not None and getattr(renderer, "_twin", None) is None
+
+
 def test_stem_outputs_are_planned_skipped_and_refused_like_any_output(tmp_path):
     path = _song(tmp_path)
     res, _ = render(path, tmp_path / "out", "--stems", "--bits", "24")

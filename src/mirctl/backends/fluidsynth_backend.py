@@ -10,6 +10,7 @@ becomes part of the report.
 from __future__ import annotations
 
 import ctypes
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -26,13 +27,16 @@ _LOG_LEVELS = range(5)  # FLUID_PANIC … FLUID_DBG
 _LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
 # FluidSynth's log function is process-wide: one callback, alive for the whole process
 # (a renderer's own would dangle once that renderer is gone while another still logs),
-# writing to the log of the renderer that is working now
-_log_sink: list[list[tuple[int, str]]] = [[]]
+# writing to the log of the renderer that works in the calling thread now (FluidSynth
+# logs from the thread that calls it; two renderers may work in two threads at once)
+_log_sink = threading.local()
 _log_callback = None
 
 
 def _on_log(level: int, message: bytes, _data: Any) -> None:
-    _log_sink[0].append((level, message.decode("utf-8", "replace")))
+    sink = getattr(_log_sink, "log", None)
+    if sink is not None:
+        sink.append((level, message.decode("utf-8", "replace")))
 
 
 def _install_log(lib: Any) -> None:
@@ -102,13 +106,15 @@ class FluidSynthRenderer(Renderer):
     """FluidSynth with one SoundFont, loaded once; every ``render`` starts from a new synth."""
 
     name = "fluidsynth"
+    #: ctypes releases the GIL during FluidSynth's calls: two renderers render at once in two threads
+    parallel = True
 
     def __init__(self, font_path: str, options: SynthOptions) -> None:
         super().__init__(font_path, options)
         lib = self._lib = _bind(_library())
         self.log: list[tuple[int, str]] = []  # (level, message); level 0-2: panic, error, warning
         _install_log(lib)
-        _log_sink[0] = self.log
+        _log_sink.log = self.log
         settings = self._settings = lib.new_fluid_settings()
         for key, value in (("synth.sample-rate", float(options.sample_rate)), ("synth.gain", 0.2)):
             lib.fluid_settings_setnum(settings, key.encode(), value)
@@ -138,7 +144,7 @@ class FluidSynthRenderer(Renderer):
         """Every render gets a new synth (``fluid_synth_system_reset`` leaves state behind: a
         second render of the same events would differ from the first by up to -50 dB, and
         stems must sum to the full render) that borrows the font the holder loaded once."""
-        _log_sink[0] = self.log
+        _log_sink.log = self.log
         self._drop_synth()
         lib = self._lib
         self._synth = lib.new_fluid_synth(self._settings)
@@ -182,7 +188,18 @@ class FluidSynthRenderer(Renderer):
         """FluidSynth's own warnings from the last render (missing presets …), deduplicated."""
         return list(dict.fromkeys(m for level, m in self.log if level <= 2))
 
+    def twin(self) -> FluidSynthRenderer:
+        """A second renderer of the same font and settings, for another thread. FluidSynth's
+        sample cache shares the font's samples between the two loads (FluidR3_GM: +16 MB,
+        0.07 s, instead of +180 MB and 0.3 s). Made once, closed with this one."""
+        if getattr(self, "_twin", None) is None:
+            self._twin = FluidSynthRenderer(self.font_path, self.options)
+        return self._twin
+
     def close(self) -> None:
+        if getattr(self, "_twin", None) is not None:
+            self._twin.close()
+            self._twin = None
         if getattr(self, "_synth", None):
             self._drop_synth()
         if getattr(self, "_holder", None):

@@ -44,6 +44,9 @@ class Renderer:
     name = "synth"
     #: what this synth can do, reported and warned about (tinysoundfont has no effects)
     effects = True
+    #: whether two renderers of this synth render at once in two threads (the calls release
+    #: the GIL); such a synth has ``twin()``, a second renderer of the same font and settings
+    parallel = False
 
     def __init__(self, font_path: str, options: SynthOptions) -> None:
         self.font_path = font_path

@@ -273,13 +273,9 @@ def render(source: MidiEventsSource, renderer: Any, params: Params,
         parts = [("mix", silent)] if not params.stems else []
     else:
         jobs = stems or [None]
-        for n, stem in enumerate(jobs):
-            def step(f: float, n: int = n) -> None:
-                if progress is not None:
-                    progress((n + f) / len(jobs))
-            wav = renderer.render(stem_events(midi, stem), frames, progress=step)
+        for stem, (wav, said) in zip(jobs, _render_each(renderer, midi, jobs, frames, progress)):
             parts.append(("mix" if stem is None else stem.name, wav))
-            warnings_ += renderer.warnings()
+            warnings_ += said
     length = max((w.shape[1] for _, w in parts), default=0)
     parts = [(name, w if w.shape[1] == length else np.pad(w, ((0, 0), (0, length - w.shape[1])))) for name, w in parts]
     if not params.stems:
@@ -334,6 +330,44 @@ def render(source: MidiEventsSource, renderer: Any, params: Params,
     else:
         outputs = {"audio": AudioOut(mix, sr)}
     return TaskResult(outputs=outputs, data=data)
+
+
+def _render_each(renderer: Any, midi: MidiEvents, jobs: list[Stem | None], frames: int,
+                 progress: Callable[[float], None] | None) -> list[tuple[np.ndarray, list[str]]]:
+    """(audio, the synth's warnings) of each job (a stem, or None for every note), in
+    order. Each job starts from a fresh synth, so which renderer plays it changes
+    nothing; with several stems and a synth that renders in parallel (FluidSynth), two
+    renderers of the font play two stems at once in two threads."""
+    if len(jobs) < 2 or not getattr(renderer, "parallel", False):
+        out = []
+        for n, stem in enumerate(jobs):
+            def step(f: float, n: int = n) -> None:
+                if progress is not None:
+                    progress((n + f) / len(jobs))
+            wav = renderer.render(stem_events(midi, stem), frames, progress=step)
+            out.append((wav, renderer.warnings()))
+        return out
+    import queue
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    free: queue.Queue[Any] = queue.Queue()
+    for r in (renderer, renderer.twin()):
+        free.put(r)
+
+    def one(stem: Stem | None) -> tuple[np.ndarray, list[str]]:
+        r = free.get()
+        try:
+            wav = r.render(stem_events(midi, stem), frames)
+            return wav, r.warnings()
+        finally:
+            free.put(r)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(one, stem) for stem in jobs]
+        for done, _ in enumerate(as_completed(futures), 1):  # progress from this thread only
+            if progress is not None:
+                progress(done / len(jobs))
+        return [f.result() for f in futures]
 
 
 class Rendering(Task[Params]):
