@@ -235,25 +235,29 @@ def true_peak(wav: np.ndarray, sr: int) -> float:
     if wav.size == 0:
         return 0.0
     factor = _oversampling(sr)
-    best = float(np.max(np.abs(wav)))
+    channels = np.atleast_2d(wav)
+    starts = np.arange(0, channels.shape[1], TP_BLOCK)
+    peaks = [np.maximum.reduceat(np.abs(channel), starts) for channel in channels]  # per 32-sample block
+    best = max(float(p.max()) for p in peaks)  # the sample peak
     if factor == 1 or best == 0.0:
         return best
     phases = _interpolator(factor)
     bound = float(np.abs(phases).sum(axis=1).max())
     pad = TP_TAPS - 1
-    for channel in np.atleast_2d(wav):
-        x = np.abs(channel)
-        nb = -(-x.size // TP_BLOCK)
-        block_max = np.zeros(nb, np.float32)
-        np.maximum.reduceat(x, np.arange(0, x.size, TP_BLOCK), out=block_max)  # x.size > 0: checked above
+    for channel, block_peaks in zip(channels, peaks):
+        block_max = block_peaks.astype(np.float32, copy=False)
         near = block_max.copy()  # a block's outputs read up to TP_TAPS - 1 samples of the blocks beside it
         near[1:] = np.maximum(near[1:], block_max[:-1])
         near[:-1] = np.maximum(near[:-1], block_max[1:])
-        order = np.argsort(-near, kind="stable")
+        # best only grows, so a block under the bound now never becomes a candidate: sort the others alone
+        candidates = np.flatnonzero(near * bound > best)
+        if candidates.size == 0:
+            continue
+        order = candidates[np.argsort(-near[candidates], kind="stable")]
         padded = np.concatenate([np.zeros(pad, np.float32), channel.astype(np.float32, copy=False),
                                  np.zeros(TP_BLOCK + pad, np.float32)])
         offsets = np.arange(TP_BLOCK + pad)
-        for first in range(0, nb, 4096):
+        for first in range(0, order.size, 4096):
             chunk = order[first:first + 4096]
             chunk = chunk[near[chunk] * bound > best]
             if chunk.size == 0:
