@@ -309,7 +309,12 @@ def loudness_range(wav: np.ndarray, sr: int) -> tuple[float | None, float | None
 def measure(wav: np.ndarray, sr: int) -> Levels:
     """Integrated loudness, loudness range, sample peak and true peak of one signal
     (libebur128's pass and the true peak at once, in two threads, for a long signal)."""
-    lufs, lra, peak = loudness_and_true_peak(wav, sr, with_range=True)
+    return levels_of(wav, *loudness_and_true_peak(wav, sr, with_range=True))
+
+
+def levels_of(wav: np.ndarray, lufs: float | None, lra: float | None, peak: float) -> Levels:
+    """The report's levels of ``wav`` from its measured loudness, range and true peak
+    (linear), rounded to 0.01; its sample peak is taken here."""
     sample = float(np.max(np.abs(wav))) if wav.size else 0.0
     finite = lufs is not None and math.isfinite(lufs)
     return Levels(round(lufs, 2) if finite else None, round(lra, 2) if finite and lra is not None else None,

@@ -465,14 +465,9 @@ class Master:
         return Master(self.wav * np.float32(g), lufs, self.lra, self.peak * g)
 
     def levels(self) -> Levels:
-        import numpy as np
+        from mirctl.loudness import levels_of
 
-        from mirctl.loudness import Levels, _db
-
-        finite = self.lufs is not None and math.isfinite(self.lufs)
-        sample = float(np.max(np.abs(self.wav))) if self.wav.size else 0.0
-        return Levels(round(self.lufs, 2) if finite else None,
-                      round(self.lra, 2) if finite and self.lra is not None else None, _db(sample), _db(self.peak))
+        return levels_of(self.wav, self.lufs, self.lra, self.peak)
 
 
 def measured(wav: np.ndarray, sr: int) -> Master:
