@@ -74,6 +74,29 @@ def test_stem_set_errors_name_the_set_and_the_stem(tmp_path):
     assert source.stems["vocals"][1] == 8000 and source.stems["vocals"][0].shape == (1, 800)
 
 
+def test_a_stem_set_is_read_two_files_at_a_time_in_member_order(tmp_path):
+    """Stems decode in two threads: the set keeps the members' order and each its own
+    samples, and of two unreadable stems the first in order is the one named."""
+    import numpy as np
+
+    members = []
+    for k, name in enumerate(("vocals", "drums", "bass", "other", "piano")):
+        write_wav(tmp_path / f"{name}.wav", tone(220 * (k + 1), 0.1 + 0.05 * k, 8000), 8000)
+        members.append(tmp_path / f"{name}.wav")
+    source = read_stem_set(InputItem(tmp_path, kind="stems", members=tuple(members)))
+    assert list(source.stems) == ["vocals", "drums", "bass", "other", "piano"]
+    for k, m in enumerate(members):
+        wav, sr = source.stems[m.stem]
+        assert sr == 8000 and wav.shape == (1, 800 + 400 * k)
+        np.testing.assert_allclose(wav, tone(220 * (k + 1), 0.1 + 0.05 * k, 8000).reshape(1, -1), atol=1e-4)
+    (tmp_path / "bad1.wav").write_text("not audio")
+    (tmp_path / "bad2.wav").write_text("not audio either")
+    item = InputItem(tmp_path, kind="stems", members=(members[0], tmp_path / "bad2.wav", tmp_path / "bad1.wav"))
+    with pytest.raises(InputError) as err:
+        read_stem_set(item)
+    assert err.value.message.startswith(f"stem {tmp_path / 'bad2.wav'}: ")
+
+
 def test_the_csv_table_has_every_column_and_value(audio_dir, tmp_path):
     table = tmp_path / "t" / "scores.csv"
     bad = tmp_path / "missing.wav"
