@@ -11,7 +11,14 @@ Needs ../shared (POP909) and the `fluidsynth` program (Debian: `apt-get install
   file and font (its wall time includes loading the font);
 - ``batch``: wall time of a 20-file batch, ``mirctl render -j 2`` (one font load per
   worker) vs the CLI run two processes at a time (one font load per file);
-- ``rss``: peak resident memory of ``mirctl render`` with each font.
+- ``rss``: peak resident memory of ``mirctl render`` with each font;
+- ``floor``: FluidSynth's own work on the song, per font: its voices (a render with
+  reverb and chorus off) and its effects (the same length of no notes, effects on, less
+  effects off), each on one core. However the notes are shared between two synths on two
+  cores, each synth runs its own reverb and chorus, so no render of the song at these
+  settings takes less than voices/2 + effects: ``ceiling_realtime_x``. A batch is CPU-bound
+  on both sides, so no batch can beat the CLI's by more than the CLI's time per file over
+  voices + effects + the report's loudness pass: ``ceiling_batch_vs_cli``.
 
 Every figure is the median of ``--runs`` runs, with the CPU model and the load average.
 """
@@ -72,6 +79,48 @@ def in_process(song: Path, synth: str, font, runs: int) -> dict:
             "realtime_x": round(duration / med, 1)}
 
 
+def floor(song: Path, font, runs: int, cli_s: float | None) -> dict:
+    """FluidSynth's voices and effects on ``song``, each timed alone on one core."""
+    from mirctl.backends.synth_common import SynthOptions
+    from mirctl.io.midi_events import read_midi_events
+    from mirctl.loudness import integrated_loudness
+    from mirctl.tasks import render as rd
+
+    midi = read_midi_events(song)
+    sr = 44100
+    frames = int(round((midi.last_note_off_s + 1.0) * sr))
+
+    def timed(renderer, events) -> tuple[float, object]:
+        times, wav = [], None
+        for _ in range(runs):
+            start = time.perf_counter()
+            wav = renderer.render(events, frames, extend=False)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times), wav
+
+    dry = rd.open_renderer("fluidsynth", str(font.path), SynthOptions(reverb=False, chorus=False), font)
+    wet = rd.open_renderer("fluidsynth", str(font.path), SynthOptions(), font)
+    voices, wav = timed(dry, midi.events)
+    effects = timed(wet, [])[0] - timed(dry, [])[0]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        integrated_loudness(wav, sr)
+        times.append(time.perf_counter() - start)
+    loud = statistics.median(times)
+    dry.close()
+    wet.close()
+    seconds = frames / sr
+    row = {"case": "floor", "font": font.name, "audio_s": round(seconds, 2), "voices_s": round(voices, 3),
+           "effects_s": round(effects, 3), "loudness_s": round(loud, 3),
+           "ceiling_realtime_x": round(seconds / (voices / 2 + effects), 1)}
+    if cli_s:
+        row["cli_s"] = cli_s
+        row["ceiling_batch_vs_cli"] = round(cli_s / (voices + effects + loud), 2)
+    row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    return row
+
+
 def cli_song(song: Path, font: Path, runs: int, out: Path) -> dict:
     cmd = ["fluidsynth", "-ni", "-q", "-F", str(out), "-r", "44100", str(font), str(song)]
     walls = [run_measured(cmd)[0] for _ in range(runs)]
@@ -102,7 +151,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--batch-fonts", default="", help="comma-separated fonts for the batch case [default: all]")
-    ap.add_argument("--cases", default="song,batch,rss", help="which measurements to run")
+    ap.add_argument("--cases", default="song,batch,rss,floor", help="which measurements to run")
     args = ap.parse_args()
     if not POP909.is_dir():
         raise SystemExit(f"needs ../shared: {POP909} is missing")
@@ -156,6 +205,10 @@ def main() -> int:
             rss = [run_measured(mirctl_cmd("render", str(song), "-f", font.name, "-o", str(tmp / "rss"),
                                            "--overwrite", "-q"))[1] for _ in range(args.runs)]
             emit({"case": "rss", "font": font.name, "peak_rss_mb": statistics.median(rss)})
+
+        for font in fonts if "floor" in cases and fluidsynth_backend.available() else []:
+            cli_s = cli_song(song, font.path, args.runs, tmp / "cli.wav")["seconds"] if have_cli else None
+            emit(floor(song, font, args.runs, cli_s))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
