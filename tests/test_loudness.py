@@ -180,6 +180,8 @@ def test_libebur128_called_without_the_gil_measures_what_its_wrapper_measures(mo
     monkeypatch.setattr(loudness, "_c_api", lambda ebur: None)
     assert fast == [loudness._libebur128(pyebur128, w, sr, r) for w, r in cases]
     assert fast[0][1] > 3 and fast[2][1] is None and fast[3] == (float("-inf"), 0.0)
+    monkeypatch.undo()
+    assert loudness._libebur128(pyebur128, x.astype(np.float64), sr, True) == fast[0]  # fed as float32 frames
 
 
 def test_long_signals_are_measured_in_two_threads_with_the_same_figures():
