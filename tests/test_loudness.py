@@ -182,6 +182,29 @@ def test_libebur128_called_without_the_gil_measures_what_its_wrapper_measures(mo
     assert fast[0][1] > 3 and fast[2][1] is None and fast[3] == (float("-inf"), 0.0)
     monkeypatch.undo()
     assert loudness._libebur128(pyebur128, x.astype(np.float64), sr, True) == fast[0]  # fed as float32 frames
+    taken = []
+    real = loudness._libebur128_nogil
+    monkeypatch.setattr(loudness, "_libebur128_nogil", lambda *a: taken.append(a[1:]) or real(*a))
+    assert loudness.integrated_loudness(x, sr) == fast[2][0] and len(taken) == 1  # the measurement takes this path
+
+    class NoMemory:  # libebur128 that cannot allocate its state, or take frames
+        def __init__(self, state):
+            self.state, self.destroyed = state, 0
+
+        def ebur128_init(self, *args):
+            return self.state
+
+        def ebur128_add_frames_float(self, *args):
+            return 1
+
+        def ebur128_destroy(self, handle):
+            self.destroyed += 1
+
+    for lib, message in ((NoMemory(0), "libebur128 could not allocate its state"),
+                         (NoMemory(1234), "libebur128 could not take more frames")):
+        with pytest.raises(MemoryError) as err:
+            real(lib, 5, x, sr, False)
+        assert str(err.value) == message and lib.destroyed == (lib.state != 0)
 
 
 def test_long_signals_are_measured_in_two_threads_with_the_same_figures():
