@@ -221,6 +221,19 @@ def test_long_signals_are_measured_in_two_threads_with_the_same_figures():
     assert levels.true_peak_dbtp == round(20 * math.log10(loudness.true_peak(x, sr)), 2)
 
 
+def test_only_long_signals_take_a_second_thread_for_the_true_peak(monkeypatch):
+    import threading
+
+    sr = 44100
+    where = []
+    real = loudness.true_peak
+    monkeypatch.setattr(loudness, "true_peak", lambda w, r: where.append(threading.current_thread()) or real(w, r))
+    x = _noise_song(10.0, sr, 2, seed=11)
+    loudness.loudness_and_true_peak(x, sr)
+    loudness.loudness_and_true_peak(x[:, :-1], sr)
+    assert where[0] is not threading.main_thread() and where[1] is threading.main_thread()
+
+
 def test_levels_shift_round_and_report():
     levels = loudness.Levels(-20.0, 5.5, -3.0, -2.5)
     assert levels.shifted(1.234) == loudness.Levels(-18.77, 5.5, -1.77, -1.27)
