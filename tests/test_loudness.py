@@ -374,3 +374,23 @@ def test_true_peak_is_the_largest_interpolated_value_wherever_it_lies(sr):
         expected = _every_interpolated_value_peak(wav, sr)
         assert loudness.true_peak(wav, sr) == pytest.approx(expected, rel=2e-6), x.shape
     assert _every_interpolated_value_peak(signals[6].astype(np.float32), sr) > 1.2 * np.abs(signals[6]).max()
+
+
+def test_true_peak_finds_an_overshoot_in_a_later_batch_of_candidates_and_in_one_short_block():
+    """Thousands of blocks of one sample level are candidates, sorted in index order and
+    taken 4096 at a time: an inter-sample overshoot is found in the first batch (after
+    which the rest are skipped) and in the second; a signal of one block has one candidate."""
+    sr = 44100
+    x = np.zeros(4200 * loudness.TP_BLOCK, np.float32)
+    x[16::loudness.TP_BLOCK] = 0.5  # an impulse in every block
+    burst = 0.5 * np.array([1, 1, -1, -1, 1, 1, -1, -1], np.float32)  # fs/4 at 45°: peaks between samples
+    for block in (0, 4096):
+        y = x.copy()
+        start = block * loudness.TP_BLOCK + 4
+        y[start:start + burst.size] = burst
+        expected = _every_interpolated_value_peak(y[None], sr)
+        assert expected > 0.6 and loudness.true_peak(y[None], sr) == pytest.approx(expected, rel=1e-6), block
+    for n in (6, 12, 20):
+        y = np.resize(burst, n)[None]
+        expected = _every_interpolated_value_peak(y, sr)
+        assert expected > 0.55 and loudness.true_peak(y, sr) == pytest.approx(expected, rel=1e-6), n
