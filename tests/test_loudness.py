@@ -394,3 +394,14 @@ def test_true_peak_finds_an_overshoot_in_a_later_batch_of_candidates_and_in_one_
         y = np.resize(burst, n)[None]
         expected = _every_interpolated_value_peak(y, sr)
         assert expected > 0.55 and loudness.true_peak(y, sr) == pytest.approx(expected, rel=1e-6), n
+
+
+def test_true_peak_at_192k_is_the_sample_peak_wherever_it_lies():
+    """From 192 kHz on, BS.1770 needs no oversampling: the sample peak, also when it is
+    the very first sample or sits in a pattern that would overshoot between samples."""
+    burst = 0.5 * np.array([1, 1, -1, -1] * 20, np.float32)
+    first = np.zeros(100, np.float32)
+    first[0], first[50] = -0.9, 0.3
+    for wav in (burst[None], first[None], np.stack([first[::-1], first])):
+        assert loudness.true_peak(wav, 192000) == float(np.abs(wav).max())
+    assert loudness.true_peak(first[None], 44100) == pytest.approx(_every_interpolated_value_peak(first[None], 44100))
