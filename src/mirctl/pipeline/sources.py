@@ -54,13 +54,10 @@ def read_stem_set(item: InputItem) -> StemSetSource:
         except InputError as err:
             raise InputError(f"stem {member}: {err.message}", err.hint) from None
 
-    if len(paths) == 1:
-        decoded = [read(m) for m in paths.values()]
-    else:  # two files decode at once (libsndfile runs without the GIL); the first failure in order is raised
-        from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            decoded = list(pool.map(read, paths.values()))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two files decode at once (libsndfile runs without the GIL)
+        decoded = list(pool.map(read, paths.values()))  # the first failure in member order is raised
     return StemSetSource(item.path, dict(zip(paths, decoded)), paths)
 
 
